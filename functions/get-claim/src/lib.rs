@@ -1,0 +1,18 @@
+//! Interface 7, `GET /v1/claims/{claimNo}`: the originator polls a claim's status.
+
+use hub::domain::{intake, views};
+use hub::{ApiError, App, edge};
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    edge::render(get(app, &req).await)
+}
+
+async fn get(app: &App, req: &Request) -> Result<Value, ApiError> {
+    let caller = edge::authenticate(app, req).await?;
+    let claim_no =
+        edge::path_param(req, "claimNo", "/v1/claims/").ok_or(ApiError::NotFound("route"))?;
+    let record = intake::find_claim(&app.store, &caller.partner, &claim_no).await?;
+    Ok(views::status_answer(&record))
+}

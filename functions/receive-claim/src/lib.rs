@@ -1,0 +1,24 @@
+//! Interface 1, `POST /v1/claims`: the originator pushes a loan claim.
+
+use hub::domain::{intake, views};
+use hub::{ApiError, App, edge};
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    edge::render(receive(app, &req).await)
+}
+
+async fn receive(app: &App, req: &Request) -> Result<Value, ApiError> {
+    let caller = edge::authenticate(app, req).await?;
+    let body = edge::json_body(req)?;
+    let record = intake::receive_claim(
+        &app.store,
+        &app.settings.intake,
+        &caller.partner,
+        &body,
+        app.clock.now(),
+    )
+    .await?;
+    Ok(views::intake_answer(&record))
+}

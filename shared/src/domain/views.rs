@@ -1,0 +1,53 @@
+//! The answers of interfaces 1 and 7. Amounts are strings.
+
+use super::record::ClaimRecord;
+use serde_json::{Value, json};
+
+/// Interface 1's answer: the claim as accepted. A replay renders the same stored record, so
+/// it answers byte for byte what the first call did.
+pub fn intake_answer(record: &ClaimRecord) -> Value {
+    let accepted = record
+        .history
+        .first()
+        .map(|c| c.status)
+        .unwrap_or(record.status);
+    json!({
+        "claimNo": record.claim.claim_no.as_str(),
+        "status": accepted,
+        "acceptedAt": record.accepted_at,
+        "amount": record.claim.amount,
+        "totalInterest": record.schedule.total_interest(),
+        "disbursementAmount": record.claim.disbursement_amount(),
+        "schedule": record.schedule.installments,
+    })
+}
+
+/// Interface 7's answer: the claim as it stands now.
+pub fn status_answer(record: &ClaimRecord) -> Value {
+    let claim = &record.claim;
+    json!({
+        "claimNo": claim.claim_no.as_str(),
+        "source": claim.source,
+        "status": record.status,
+        "acceptedAt": record.accepted_at,
+        "listedAt": claim.listed_at.to_rfc3339(),
+        "amount": claim.amount,
+        "upfrontFee": claim.upfront_fee,
+        "investorRate": claim.investor_rate,
+        "loanRate": claim.loan_rate,
+        "term": claim.term.count(),
+        "termUnit": claim.term.unit(),
+        "repaymentMethod": claim.repayment_method,
+        "loanType": claim.loan_type,
+        "totalInterest": record.schedule.total_interest(),
+        "disbursementAmount": claim.disbursement_amount(),
+        "schedule": record.schedule.installments,
+        "fundedAmount": record.funded_amount,
+        "repaid": {
+            "principal": record.repaid.principal,
+            "interest": record.repaid.interest,
+            "overdueFee": record.repaid.overdue_fee,
+        },
+        "statusHistory": record.history.iter().map(|c| json!({"status": c.status, "at": c.at})).collect::<Vec<_>>(),
+    })
+}
