@@ -1,1 +1,357 @@
+//! Test harness: a fresh hub per test, on its own DynamoDB table in moto, called through real
+//! API Gateway / function URL event JSON.
 
+use base64::Engine;
+use hub::App;
+use hub::config::Settings;
+use hubctl::client::HubClient;
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+pub const SECRET: &str = "test-secret-doit";
+pub const OTHER_PARTNER: &str = "other";
+pub const OTHER_SECRET: &str = "test-secret-other";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn fixture_cases() -> Vec<hubctl::portfolio::Case> {
+    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/claims-sample.jsonl"))
+        .expect("fixture");
+    hubctl::portfolio::load(&text).expect("fixture parses")
+}
+
+/// The first accepted claim of the sample portfolio and its expected answer.
+pub fn accepted_case() -> (Value, Value) {
+    let case = fixture_cases()
+        .into_iter()
+        .find(|c| c.expect["code"] == "OK")
+        .expect("an OK line");
+    (case.request, case.expect)
+}
+
+pub async fn aws() -> aws_config::SdkConfig {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "these tests need moto server: run ./infra/test, which starts it and sets AWS_ENDPOINT_URL"
+    );
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// A hub with its own table, created from template.yaml's definition.
+pub struct TestHub {
+    pub app: App,
+    pub dynamo: aws_sdk_dynamodb::Client,
+}
+
+impl TestHub {
+    pub async fn spawn() -> TestHub {
+        let aws = aws().await;
+        let table = format!("hub-test-{}", uuid::Uuid::new_v4().simple());
+        let template =
+            hubctl::template::Template::load(&repo_root().join("template.yaml")).expect("template");
+        let spec = template
+            .tables()
+            .into_iter()
+            .find(|t| t.logical_id == "HubTable")
+            .expect("HubTable");
+        let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+        hubctl::tables::create_table(&dynamo, &spec, &table)
+            .await
+            .expect("create table");
+        let secrets = json!({ "doit": SECRET, OTHER_PARTNER: OTHER_SECRET }).to_string();
+        let settings = Settings::from_lookup(|name| match name {
+            "HUB_TABLE" => Some(table.clone()),
+            "PARTNER_SECRETS" => Some(secrets.clone()),
+            _ => None,
+        })
+        .expect("settings");
+        TestHub {
+            app: App::new(settings, &aws),
+            dynamo,
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.app.settings.table
+    }
+
+    pub fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> Call<'_> {
+        Call::new(self, "POST", path, Some(body.into()))
+    }
+
+    pub fn get(&self, path: &str) -> Call<'_> {
+        Call::new(self, "GET", path, None)
+    }
+
+    /// Every item of the table (for counting what was written).
+    pub async fn items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let out = self
+            .dynamo
+            .scan()
+            .table_name(self.table())
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        out.items.unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gateway {
+    HttpApiV2,
+    RestV1,
+    FunctionUrl,
+}
+
+impl Gateway {
+    pub const ALL: [Gateway; 3] = [Gateway::HttpApiV2, Gateway::RestV1, Gateway::FunctionUrl];
+}
+
+/// The answer a handler gave: HTTP status and the parsed envelope.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    fn from(response: Response<Body>) -> Reply {
+        let status = response.status().as_u16();
+        let body = serde_json::from_slice(response.body().as_ref()).expect("every answer is JSON");
+        Reply { status, body }
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// The `field`s of an `INVALID_REQUEST`, in answer order.
+    pub fn fields(&self) -> Vec<String> {
+        self.data()["errors"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter_map(|x| x["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// One request, signed like a partner would, delivered as a gateway event.
+pub struct Call<'a> {
+    hub: &'a TestHub,
+    pub gateway: Gateway,
+    pub method: String,
+    pub path: String,
+    pub body: Option<Vec<u8>>,
+    pub content_type: Option<String>,
+    pub partner: String,
+    pub secret: String,
+    pub timestamp_ms: i64,
+    pub nonce: String,
+    pub base64: bool,
+    pub upper_case_headers: bool,
+    pub signature: Option<String>,
+    pub unsigned: bool,
+}
+
+impl<'a> Call<'a> {
+    fn new(hub: &'a TestHub, method: &str, path: &str, body: Option<Vec<u8>>) -> Call<'a> {
+        Call {
+            hub,
+            gateway: Gateway::HttpApiV2,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            content_type: body.as_ref().map(|_| "application/json".to_owned()),
+            body,
+            partner: "doit".to_owned(),
+            secret: SECRET.to_owned(),
+            timestamp_ms: chrono::Utc::now().timestamp_millis(),
+            nonce: uuid::Uuid::new_v4().to_string(),
+            base64: false,
+            upper_case_headers: false,
+            signature: None,
+            unsigned: false,
+        }
+    }
+
+    pub fn via(mut self, gateway: Gateway) -> Self {
+        self.gateway = gateway;
+        self
+    }
+
+    pub fn content_type(mut self, value: Option<&str>) -> Self {
+        self.content_type = value.map(str::to_owned);
+        self
+    }
+
+    pub fn as_partner(mut self, partner: &str, secret: &str) -> Self {
+        self.partner = partner.to_owned();
+        self.secret = secret.to_owned();
+        self
+    }
+
+    pub fn timestamp(mut self, ms: i64) -> Self {
+        self.timestamp_ms = ms;
+        self
+    }
+
+    pub fn nonce(mut self, nonce: &str) -> Self {
+        self.nonce = nonce.to_owned();
+        self
+    }
+
+    pub fn base64(mut self) -> Self {
+        self.base64 = true;
+        self
+    }
+
+    pub fn upper_case_headers(mut self) -> Self {
+        self.upper_case_headers = true;
+        self
+    }
+
+    pub fn signature(mut self, signature: &str) -> Self {
+        self.signature = Some(signature.to_owned());
+        self
+    }
+
+    pub fn unsigned(mut self) -> Self {
+        self.unsigned = true;
+        self
+    }
+
+    fn headers(&self) -> Vec<(String, String)> {
+        let body = self.body.as_deref().unwrap_or_default();
+        let client = HubClient::new("http://unused", &self.partner, &self.secret).expect("client");
+        let mut headers: Vec<(String, String)> = if self.unsigned {
+            vec![]
+        } else {
+            client
+                .sign(
+                    &self.method,
+                    &self.path,
+                    body,
+                    self.timestamp_ms,
+                    &self.nonce,
+                )
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect()
+        };
+        if let Some(sig) = &self.signature {
+            headers.retain(|(k, _)| k != hub::auth::SIGNATURE);
+            headers.push((hub::auth::SIGNATURE.to_owned(), sig.clone()));
+        }
+        if let Some(ct) = &self.content_type {
+            headers.push(("content-type".to_owned(), ct.clone()));
+        }
+        if self.upper_case_headers {
+            for (k, _) in headers.iter_mut() {
+                *k = k.to_ascii_uppercase();
+            }
+        }
+        headers
+    }
+
+    /// The gateway event this call arrives as.
+    pub fn event(&self) -> Value {
+        let (template, _) = match self.gateway {
+            Gateway::HttpApiV2 => (include_str!("../events/apigw-http-v2.json"), ()),
+            Gateway::RestV1 => (include_str!("../events/apigw-rest-v1.json"), ()),
+            Gateway::FunctionUrl => (include_str!("../events/function-url.json"), ()),
+        };
+        let mut event: Value = serde_json::from_str(template).expect("event template");
+        let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
+        let claim_route = path
+            .strip_prefix("/v1/claims/")
+            .map(|no| ("/v1/claims/{claimNo}", no));
+        let body = self.body.as_ref().map(|b| {
+            if self.base64 {
+                base64::engine::general_purpose::STANDARD.encode(b)
+            } else {
+                String::from_utf8(b.clone()).expect("text body")
+            }
+        });
+        let headers: serde_json::Map<String, Value> = self
+            .headers()
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        event["body"] = body.map(Value::String).unwrap_or(Value::Null);
+        event["isBase64Encoded"] = json!(self.base64);
+        match self.gateway {
+            Gateway::HttpApiV2 | Gateway::FunctionUrl => {
+                event["rawPath"] = json!(path);
+                event["rawQueryString"] = json!(query);
+                event["requestContext"]["http"]["method"] = json!(self.method);
+                event["requestContext"]["http"]["path"] = json!(path);
+                let mut all = event["headers"].as_object().cloned().unwrap_or_default();
+                all.remove("content-type");
+                all.extend(headers);
+                event["headers"] = Value::Object(all);
+                if self.gateway == Gateway::HttpApiV2 {
+                    let resource = claim_route.map(|(r, _)| r).unwrap_or(path);
+                    event["routeKey"] = json!(format!("{} {resource}", self.method));
+                    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+                    if let Some((_, no)) = claim_route {
+                        event["pathParameters"] = json!({ "claimNo": no });
+                    }
+                }
+            }
+            Gateway::RestV1 => {
+                let resource = claim_route.map(|(r, _)| r).unwrap_or(path);
+                event["resource"] = json!(resource);
+                event["path"] = json!(path);
+                event["httpMethod"] = json!(self.method);
+                event["requestContext"]["httpMethod"] = json!(self.method);
+                event["requestContext"]["path"] = json!(format!("/prod{path}"));
+                event["requestContext"]["resourcePath"] = json!(resource);
+                if let Some((_, no)) = claim_route {
+                    event["pathParameters"] = json!({ "claimNo": no });
+                }
+                if !query.is_empty() {
+                    let params: serde_json::Map<String, Value> = query
+                        .split('&')
+                        .filter_map(|p| p.split_once('='))
+                        .map(|(k, v)| (k.to_owned(), json!(v)))
+                        .collect();
+                    event["queryStringParameters"] = Value::Object(params.clone());
+                    event["multiValueQueryStringParameters"] =
+                        Value::Object(params.into_iter().map(|(k, v)| (k, json!([v]))).collect());
+                }
+                let mut all = event["headers"].as_object().cloned().unwrap_or_default();
+                all.remove("Content-Type");
+                all.extend(headers);
+                event["multiValueHeaders"] =
+                    Value::Object(all.iter().map(|(k, v)| (k.clone(), json!([v]))).collect());
+                event["headers"] = Value::Object(all);
+            }
+        }
+        event
+    }
+
+    /// Delivers the event to the function API Gateway would route it to.
+    pub async fn send(self) -> Reply {
+        let request = lambda_http::request::from_str(&self.event().to_string())
+            .expect("lambda_http parses the event");
+        let app = &self.hub.app;
+        let response = if self.method == "POST" && self.path == "/v1/claims" {
+            receive_claim::handle(app, request).await
+        } else {
+            get_claim::handle(app, request).await
+        };
+        Reply::from(response)
+    }
+}

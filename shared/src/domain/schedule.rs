@@ -191,8 +191,8 @@ mod tests {
 
     #[test]
     fn annuity_matches_a_hand_calculation() {
-        // 1,200,000 at 12 % over 3 months: m = 1 %, pmt = 1,200,000 x 0.01 / (1 - 1.01^-3)
-        // = 408,026.42 -> 408,026. Interest 12,000 / 8,040 / 4,040.
+        // 1,200,000 at 12 % over 3 months: m = 1 %, pmt = 1,200,000 x 0.01 x 1.030301 / 0.030301
+        // = 408,026.53 -> 408,027. Interest hu(1 % of the balance): 12,000 / 8,039.73 / 4,039.86.
         let s = Schedule::build(
             Currency::IDR,
             money(1_200_000),
@@ -210,10 +210,10 @@ mod tests {
                 )
             })
             .collect();
-        // balance 1,200,000 -> 803,974 -> 403,988 -> 0
+        // balance 1,200,000 -> 803,973 -> 403,986 -> 0; the last instalment takes the rest
         assert_eq!(
             got,
-            vec![(396_026, 12_000), (399_986, 8_040), (403_988, 4_040)]
+            vec![(396_027, 12_000), (399_987, 8_040), (403_986, 4_040)]
         );
         let principal_sum = s
             .installments
