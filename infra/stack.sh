@@ -64,7 +64,7 @@ stop_all() {
 
 start_moto() { # port
   if port_open "$1"; then say "port $1 is taken (set MOTO_PORT)"; return 1; fi
-  start_bg "$STATE/moto-$1.log" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1"
+  start_bg "$STATE/moto-$1.log" "$VENV/bin/python" "$ROOT/infra/moto-server" -H 127.0.0.1 -p "$1"
   wait_for_port "$1" 30 "moto server" "$STATE/moto-$1.log"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
 }

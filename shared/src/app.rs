@@ -1,8 +1,13 @@
 //! What a Lambda builds once per cold start: settings, AWS clients, the clock.
 
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::originator::OriginatorClient;
+use crate::adapters::payment::PaymentClient;
+use crate::adapters::sqs::SqsStepQueue;
 use crate::config::{ConfigError, Settings};
+use crate::outbound::SignedClient;
 use chrono::{DateTime, SubsecRound, Utc};
+use std::time::Duration;
 
 /// The hub's clock. Times are kept to the millisecond so they survive a storage round trip.
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,8 +23,16 @@ impl Clock {
 pub struct App {
     pub settings: Settings,
     pub store: DynamoStore,
+    pub steps: SqsStepQueue,
+    pub originator: OriginatorClient,
+    pub payment: PaymentClient,
     pub clock: Clock,
 }
+
+/// The hub's own partner id when it calls others.
+pub const HUB_PARTNER_ID: &str = "hub";
+/// Partner calls must answer well inside a Lambda's timeout.
+const PARTNER_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl App {
     /// Reads configuration and builds the AWS clients. `AWS_ENDPOINT_URL` points them at a
@@ -32,10 +45,15 @@ impl App {
 
     pub fn new(settings: Settings, aws: &aws_config::SdkConfig) -> App {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &settings.table);
-        App {
-            settings,
-            store,
-            clock: Clock,
-        }
+        let steps = SqsStepQueue::new(aws_sdk_sqs::Client::new(aws), settings.steps_queue_url.clone());
+        let originator = OriginatorClient::new(settings.originator_url.as_ref().and_then(|url| {
+            let secret = settings.partners.get(&settings.originator_partner)?;
+            SignedClient::new(url, HUB_PARTNER_ID, secret, PARTNER_TIMEOUT).ok()
+        }));
+        let payment = PaymentClient::new(settings.payment_url.as_ref().and_then(|url| {
+            let secret = settings.partners.get(&settings.payment_partner)?;
+            SignedClient::new(url, HUB_PARTNER_ID, secret, PARTNER_TIMEOUT).ok()
+        }));
+        App { settings, store, steps, originator, payment, clock: Clock }
     }
 }

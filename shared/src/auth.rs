@@ -108,47 +108,32 @@ pub fn verify(
     body: &[u8],
     now_ms: i64,
 ) -> Result<VerifiedCall, ApiError> {
-    let (Some(partner), Some(timestamp), Some(nonce), Some(signature)) = (
-        headers.partner,
-        headers.timestamp,
-        headers.nonce,
-        headers.signature,
-    ) else {
-        return Err(ApiError::Unauthorized(
-            "X-Partner-Id, X-Timestamp, X-Nonce and X-Signature are required",
-        ));
+    let (Some(partner), Some(timestamp), Some(nonce), Some(signature)) =
+        (headers.partner, headers.timestamp, headers.nonce, headers.signature)
+    else {
+        return Err(ApiError::Unauthorized("X-Partner-Id, X-Timestamp, X-Nonce and X-Signature are required"));
     };
-    let secret = secrets
-        .get(partner)
-        .ok_or(ApiError::Unauthorized("unknown partner"))?;
-    let timestamp_ms: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::Unauthorized("X-Timestamp must be unix milliseconds"))?;
+    let secret = secrets.get(partner).ok_or(ApiError::Unauthorized("unknown partner"))?;
+    // Canonical digits only, so the signed text and the checked number are the same thing.
+    let canonical = !timestamp.is_empty()
+        && timestamp.len() <= 16
+        && !timestamp.starts_with('0')
+        && timestamp.bytes().all(|b| b.is_ascii_digit());
+    let timestamp_ms: i64 = match timestamp.parse() {
+        Ok(ms) if canonical => ms,
+        _ => return Err(ApiError::Unauthorized("X-Timestamp must be unix milliseconds, digits only")),
+    };
     if nonce.is_empty() || nonce.len() > 128 || !nonce.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::Unauthorized(
-            "X-Nonce must be 1 to 128 visible ASCII characters",
-        ));
+        return Err(ApiError::Unauthorized("X-Nonce must be 1 to 128 visible ASCII characters"));
     }
-    let parts = SignedParts {
-        method,
-        path,
-        timestamp_ms,
-        nonce,
-        body,
-    };
+    let parts = SignedParts { method, path, timestamp_ms, nonce, body };
     if !parts.verify(secret, signature) {
         return Err(ApiError::Unauthorized("signature does not match"));
     }
-    if (now_ms - timestamp_ms).abs() > MAX_SKEW_MS {
-        return Err(ApiError::Unauthorized(
-            "X-Timestamp is more than 5 minutes off",
-        ));
+    if now_ms.abs_diff(timestamp_ms) > MAX_SKEW_MS.unsigned_abs() {
+        return Err(ApiError::Unauthorized("X-Timestamp is more than 5 minutes off"));
     }
-    Ok(VerifiedCall {
-        partner: partner.to_owned(),
-        nonce: nonce.to_owned(),
-    })
+    Ok(VerifiedCall { partner: partner.to_owned(), nonce: nonce.to_owned() })
 }
 
 #[cfg(test)]
@@ -170,10 +155,7 @@ mod tests {
             nonce: "n-1",
             body: b"{}",
         };
-        assert_eq!(
-            parts.sign("s3cret"),
-            "66e1acaa2c56950b7fb39c69f7292076b0320e818e6a2345796da4805506ced2"
-        );
+        assert_eq!(parts.sign("s3cret"), "66e1acaa2c56950b7fb39c69f7292076b0320e818e6a2345796da4805506ced2");
         assert_eq!(
             parts.canonical().lines().last(),
             Some("44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
@@ -184,64 +166,20 @@ mod tests {
     fn verify_refuses_bad_signature_unknown_partner_and_skew() {
         let body = br#"{"a":1}"#;
         let now = 1_700_000_000_000;
-        let sig = SignedParts {
-            method: "POST",
-            path: "/v1/claims",
-            timestamp_ms: now,
-            nonce: "abc",
-            body,
-        }
-        .sign("s3cret");
+        let sig =
+            SignedParts { method: "POST", path: "/v1/claims", timestamp_ms: now, nonce: "abc", body }.sign("s3cret");
         let ts = now.to_string();
-        let good = AuthHeaders {
-            partner: Some("doit"),
-            timestamp: Some(&ts),
-            nonce: Some("abc"),
-            signature: Some(&sig),
-        };
-        let check = |h: AuthHeaders<'_>, path: &str, body: &[u8], at: i64| {
-            verify(&secrets(), h, "POST", path, body, at)
-        };
+        let good =
+            AuthHeaders { partner: Some("doit"), timestamp: Some(&ts), nonce: Some("abc"), signature: Some(&sig) };
+        let check =
+            |h: AuthHeaders<'_>, path: &str, body: &[u8], at: i64| verify(&secrets(), h, "POST", path, body, at);
         assert!(check(good, "/v1/claims", body, now).is_ok());
         assert!(check(good, "/v1/claims", body, now + MAX_SKEW_MS).is_ok());
         assert!(check(good, "/v1/claims", body, now - MAX_SKEW_MS - 1).is_err());
         assert!(check(good, "/v1/claims", b"{}", now).is_err());
         assert!(check(good, "/v1/claims/x", body, now).is_err());
-        assert!(
-            check(
-                AuthHeaders {
-                    partner: Some("other"),
-                    ..good
-                },
-                "/v1/claims",
-                body,
-                now
-            )
-            .is_err()
-        );
-        assert!(
-            check(
-                AuthHeaders {
-                    signature: Some("zz"),
-                    ..good
-                },
-                "/v1/claims",
-                body,
-                now
-            )
-            .is_err()
-        );
-        assert!(
-            check(
-                AuthHeaders {
-                    nonce: None,
-                    ..good
-                },
-                "/v1/claims",
-                body,
-                now
-            )
-            .is_err()
-        );
+        assert!(check(AuthHeaders { partner: Some("other"), ..good }, "/v1/claims", body, now).is_err());
+        assert!(check(AuthHeaders { signature: Some("zz"), ..good }, "/v1/claims", body, now).is_err());
+        assert!(check(AuthHeaders { nonce: None, ..good }, "/v1/claims", body, now).is_err());
     }
 }

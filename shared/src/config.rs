@@ -4,8 +4,10 @@
 use crate::auth::PartnerSecrets;
 use crate::domain::claim::ClaimRules;
 use crate::domain::cost_cap::{CapRow, CostCapTable};
+use crate::domain::funding::FundingRules;
 use crate::domain::intake::IntakePolicy;
 use crate::domain::money::Currency;
+use crate::domain::people::MatchKey;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -23,6 +25,59 @@ pub mod env {
     pub const COST_CAPS: &str = "COST_CAPS";
     /// Largest accepted request body in bytes.
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+    /// Key of the keyed hash that matches NIKs and phones (interfaces 3 and 4).
+    pub const MATCH_KEY: &str = "MATCH_KEY";
+    /// The FIFO queue of payment steps.
+    pub const STEPS_QUEUE_URL: &str = "STEPS_QUEUE_URL";
+    /// Base URL of the originator's interfaces 2, 3 and 6 (everything before `/v1`).
+    pub const ORIGINATOR_URL: &str = "ORIGINATOR_URL";
+    /// Base URL of the payment platform's interfaces 8, 9 and 12 (everything before `/v1`).
+    pub const PAYMENT_URL: &str = "PAYMENT_URL";
+    /// The payment partner id whose secret signs calls to PAYMENT_URL.
+    pub const PAYMENT_PARTNER: &str = "PAYMENT_PARTNER";
+    /// The originator partner id whose secret signs calls to ORIGINATOR_URL.
+    pub const ORIGINATOR_PARTNER: &str = "ORIGINATOR_PARTNER";
+    /// Largest claim amount accepted, whole rupiah.
+    pub const MAX_CLAIM_AMOUNT: &str = "MAX_CLAIM_AMOUNT";
+    /// Smallest investment, whole rupiah.
+    pub const MIN_INVESTMENT: &str = "MIN_INVESTMENT";
+    /// Hours a claim stays open for investment after the hub accepted it.
+    pub const LISTING_WINDOW_HOURS: &str = "LISTING_WINDOW_HOURS";
+    /// Comma-separated partner ids of payment platforms (they call interfaces 10 and 11).
+    pub const PAYMENT_PARTNERS: &str = "PAYMENT_PARTNERS";
+    /// Comma-separated partner ids of investor front ends (they call the investor API).
+    pub const INVESTOR_APP_PARTNERS: &str = "INVESTOR_APP_PARTNERS";
+}
+
+/// What a partner may call. Partners not named as payment platforms or investor front ends
+/// are originators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Originator,
+    Payment,
+    InvestorApp,
+}
+
+#[derive(Debug, Clone)]
+pub struct PartnerRoles {
+    payment: Vec<String>,
+    investor_app: Vec<String>,
+}
+
+impl PartnerRoles {
+    pub fn role_of(&self, partner: &str) -> Role {
+        if self.payment.iter().any(|p| p == partner) {
+            Role::Payment
+        } else if self.investor_app.iter().any(|p| p == partner) {
+            Role::InvestorApp
+        } else {
+            Role::Originator
+        }
+    }
+}
+
+fn list(value: &str) -> Vec<String> {
+    value.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +91,9 @@ struct Defaults {
     bank_codes: Vec<String>,
     cost_caps: Vec<CapRow>,
     max_body_bytes: usize,
+    min_investment: String,
+    listing_window_hours: i64,
+    max_claim_amount: String,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +102,16 @@ pub struct Settings {
     pub partners: PartnerSecrets,
     pub intake: IntakePolicy,
     pub max_body_bytes: usize,
+    pub match_key: MatchKey,
+    pub roles: PartnerRoles,
+    pub funding: FundingRules,
+    pub steps_queue_url: Option<String>,
+    pub originator_url: Option<String>,
+    /// The originator whose shared secret signs the hub's calls to `originator_url`.
+    pub originator_partner: String,
+    pub payment_url: Option<String>,
+    /// The payment platform whose shared secret signs the hub's calls to `payment_url`.
+    pub payment_partner: String,
 }
 
 impl Settings {
@@ -53,53 +121,68 @@ impl Settings {
 
     /// Builds settings from any variable lookup (tests pass a map).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let defaults: Defaults = serde_json::from_str(DEFAULTS)
-            .map_err(|e| ConfigError(format!("defaults.json: {e}")))?;
+        let defaults: Defaults =
+            serde_json::from_str(DEFAULTS).map_err(|e| ConfigError(format!("defaults.json: {e}")))?;
         let currency = match defaults.currency.as_str() {
             "IDR" => Currency::IDR,
             other => return Err(ConfigError(format!("unsupported currency {other}"))),
         };
-        let table =
-            var(env::TABLE).ok_or_else(|| ConfigError(format!("{} is not set", env::TABLE)))?;
+        let table = var(env::TABLE).ok_or_else(|| ConfigError(format!("{} is not set", env::TABLE)))?;
         let secrets: BTreeMap<String, String> = match var(env::PARTNER_SECRETS) {
-            Some(json) => serde_json::from_str(&json).map_err(|_| {
-                ConfigError(format!(
-                    "{} must be a JSON object of strings",
-                    env::PARTNER_SECRETS
-                ))
-            })?,
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|_| ConfigError(format!("{} must be a JSON object of strings", env::PARTNER_SECRETS)))?,
             None => return Err(ConfigError(format!("{} is not set", env::PARTNER_SECRETS))),
         };
         let bank_codes = match var(env::BANK_CODES) {
-            Some(list) => list
-                .split(',')
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty())
-                .collect(),
+            Some(list) => list.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect(),
             None => defaults.bank_codes,
         };
         let cap_rows = match var(env::COST_CAPS) {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| ConfigError(format!("{}: {e}", env::COST_CAPS)))?,
+            Some(json) => serde_json::from_str(&json).map_err(|e| ConfigError(format!("{}: {e}", env::COST_CAPS)))?,
             None => defaults.cost_caps,
         };
         let max_body_bytes = match var(env::MAX_BODY_BYTES) {
-            Some(n) => n
-                .parse()
-                .map_err(|_| ConfigError(format!("{} must be a number", env::MAX_BODY_BYTES)))?,
+            Some(n) => n.parse().map_err(|_| ConfigError(format!("{} must be a number", env::MAX_BODY_BYTES)))?,
             None => defaults.max_body_bytes,
+        };
+        let match_key = var(env::MATCH_KEY)
+            .filter(|k| k.len() >= 16)
+            .map(|k| MatchKey::new(&k))
+            .ok_or_else(|| ConfigError(format!("{} must be set to at least 16 characters", env::MATCH_KEY)))?;
+        let roles = PartnerRoles {
+            payment: list(&var(env::PAYMENT_PARTNERS).unwrap_or_else(|| "pay".into())),
+            investor_app: list(&var(env::INVESTOR_APP_PARTNERS).unwrap_or_else(|| "web".into())),
+        };
+        let max_amount = var(env::MAX_CLAIM_AMOUNT).unwrap_or(defaults.max_claim_amount);
+        let max_amount = currency
+            .parse_amount(&serde_json::Value::String(max_amount))
+            .map_err(|e| ConfigError(format!("{} {e}", env::MAX_CLAIM_AMOUNT)))?;
+        let min_investment = var(env::MIN_INVESTMENT).unwrap_or(defaults.min_investment);
+        let min_investment = currency
+            .parse_amount(&serde_json::Value::String(min_investment))
+            .map_err(|e| ConfigError(format!("{} {e}", env::MIN_INVESTMENT)))?;
+        let window_hours = match var(env::LISTING_WINDOW_HOURS) {
+            Some(h) => {
+                h.parse().map_err(|_| ConfigError(format!("{} must be whole hours", env::LISTING_WINDOW_HOURS)))?
+            }
+            None => defaults.listing_window_hours,
         };
         Ok(Settings {
             table,
             partners: PartnerSecrets::new(secrets),
             intake: IntakePolicy {
-                claim_rules: ClaimRules {
-                    currency,
-                    bank_codes,
-                },
+                claim_rules: ClaimRules { currency, bank_codes, max_amount },
                 cost_caps: CostCapTable::new(cap_rows).map_err(ConfigError)?,
             },
             max_body_bytes,
+            match_key,
+            roles,
+            funding: FundingRules { min_investment, listing_window: chrono::Duration::hours(window_hours) },
+            steps_queue_url: var(env::STEPS_QUEUE_URL),
+            originator_url: var(env::ORIGINATOR_URL),
+            originator_partner: var(env::ORIGINATOR_PARTNER).unwrap_or_else(|| "doit".into()),
+            payment_url: var(env::PAYMENT_URL),
+            payment_partner: var(env::PAYMENT_PARTNER).unwrap_or_else(|| "pay".into()),
         })
     }
 }

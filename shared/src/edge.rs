@@ -5,8 +5,10 @@
 
 use crate::app::App;
 use crate::auth::{self, AuthHeaders};
+use crate::config::Role;
 use crate::domain::error::ApiError;
 use crate::domain::ports::NonceStore;
+use crate::strict_json;
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -37,15 +39,15 @@ fn signed_path(req: &Request) -> String {
     }
 }
 
-/// Checks size, signature, clock skew and nonce. Every hub endpoint calls this first.
-pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
-    authenticate_with(
-        &app.settings,
-        &app.store,
-        app.clock.now().timestamp_millis(),
-        req,
-    )
-    .await
+/// Checks size, signature, clock skew and nonce, then that the caller plays `role`. Every hub
+/// endpoint calls this first.
+pub async fn authenticate(app: &App, req: &Request, role: Role) -> Result<Caller, ApiError> {
+    let now_ms = app.clock.now().timestamp_millis();
+    let caller = authenticate_with(&app.settings, &app.store, now_ms, req).await?;
+    if app.settings.roles.role_of(&caller.partner) != role {
+        return Err(ApiError::Forbidden("this partner may not call this endpoint"));
+    }
+    Ok(caller)
 }
 
 pub async fn authenticate_with(
@@ -56,9 +58,7 @@ pub async fn authenticate_with(
 ) -> Result<Caller, ApiError> {
     let body = req.body().as_ref();
     if body.len() > settings.max_body_bytes {
-        return Err(ApiError::PayloadTooLarge {
-            limit: settings.max_body_bytes,
-        });
+        return Err(ApiError::PayloadTooLarge { limit: settings.max_body_bytes });
     }
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let headers = AuthHeaders {
@@ -67,54 +67,29 @@ pub async fn authenticate_with(
         nonce: header(auth::NONCE),
         signature: header(auth::SIGNATURE),
     };
-    let call = auth::verify(
-        &settings.partners,
-        headers,
-        req.method().as_str(),
-        &signed_path(req),
-        body,
-        now_ms,
-    )?;
-    let expires = chrono::DateTime::from_timestamp_millis(now_ms + auth::NONCE_TTL_SECONDS * 1000)
-        .unwrap_or_default();
-    if !nonces
-        .remember_nonce(&call.partner, &call.nonce, expires)
-        .await?
-    {
+    let call = auth::verify(&settings.partners, headers, req.method().as_str(), &signed_path(req), body, now_ms)?;
+    let expires = chrono::DateTime::from_timestamp_millis(now_ms + auth::NONCE_TTL_SECONDS * 1000).unwrap_or_default();
+    if !nonces.remember_nonce(&call.partner, &call.nonce, expires).await? {
         return Err(ApiError::Unauthorized("X-Nonce was already used"));
     }
-    Ok(Caller {
-        partner: call.partner,
-    })
+    Ok(Caller { partner: call.partner })
 }
 
 /// The body as JSON: `application/json` (UTF-8) only, never empty or `null`.
 pub fn json_body(req: &Request) -> Result<Value, ApiError> {
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut params = content_type
-        .split(';')
-        .map(|p| p.trim().to_ascii_lowercase());
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut params = content_type.split(';').map(|p| p.trim().to_ascii_lowercase());
     if params.next().as_deref() != Some("application/json") {
-        return Err(ApiError::UnsupportedMediaType(
-            "Content-Type must be application/json",
-        ));
+        return Err(ApiError::UnsupportedMediaType("Content-Type must be application/json"));
     }
-    if params.any(|p| p.starts_with("charset=") && p != "charset=utf-8" && p != "charset=\"utf-8\"")
-    {
-        return Err(ApiError::UnsupportedMediaType(
-            "only charset=utf-8 is accepted",
-        ));
+    if params.any(|p| p.starts_with("charset=") && p != "charset=utf-8" && p != "charset=\"utf-8\"") {
+        return Err(ApiError::UnsupportedMediaType("only charset=utf-8 is accepted"));
     }
     let body = req.body().as_ref();
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("body", "is required"));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid("body", &format!("is not valid JSON ({e})")))?;
+    let value = strict_json::parse(body).map_err(|e| ApiError::invalid("body", &format!("is not valid JSON ({e})")))?;
     if !value.is_object() {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
@@ -126,10 +101,7 @@ pub fn path_param(req: &Request, name: &str, route_prefix: &str) -> Option<Strin
     if let Some(value) = req.path_parameters().first(name) {
         return Some(value.to_owned());
     }
-    route_path(req)
-        .strip_prefix(route_prefix)
-        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
-        .map(str::to_owned)
+    route_path(req).strip_prefix(route_prefix).filter(|rest| !rest.is_empty() && !rest.contains('/')).map(str::to_owned)
 }
 
 /// The one place an outcome becomes a status code and the `{code, message, data}` envelope.
@@ -145,43 +117,24 @@ pub fn render(result: Result<Value, ApiError>) -> Response<Body> {
                     format!("{} field(s) failed validation", errors.len()),
                     json!({ "errors": errors }),
                 ),
-                ApiError::Unauthorized(_) => (
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHORIZED",
-                    message,
-                    Value::Null,
-                ),
+                ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message, Value::Null),
+                ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN", message, Value::Null),
                 ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND", message, Value::Null),
                 ApiError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT", message, Value::Null),
-                ApiError::IllegalState(_) => {
-                    (StatusCode::CONFLICT, "ILLEGAL_STATE", message, Value::Null)
+                ApiError::IllegalState(_) => (StatusCode::CONFLICT, "ILLEGAL_STATE", message, Value::Null),
+                ApiError::PayloadTooLarge { limit } => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", message, json!({ "limitBytes": limit }))
                 }
-                ApiError::PayloadTooLarge { limit } => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    message,
-                    json!({ "limitBytes": limit }),
-                ),
-                ApiError::UnsupportedMediaType(_) => (
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "UNSUPPORTED_MEDIA_TYPE",
-                    message,
-                    Value::Null,
-                ),
-                ApiError::RateCapExceeded(figures) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "RATE_CAP_EXCEEDED",
-                    message,
-                    figures,
-                ),
+                ApiError::UnsupportedMediaType(_) => {
+                    (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", message, Value::Null)
+                }
+                ApiError::RateCapExceeded(figures) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "RATE_CAP_EXCEEDED", message, figures)
+                }
+                ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", message, Value::Null),
                 ApiError::Internal(detail) => {
                     tracing::error!(%detail, "internal error");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "INTERNAL",
-                        "internal error".to_owned(),
-                        Value::Null,
-                    )
+                    (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error".to_owned(), Value::Null)
                 }
             }
         }
@@ -190,9 +143,7 @@ pub fn render(result: Result<Value, ApiError>) -> Response<Body> {
     let envelope = json!({ "code": code, "message": message, "data": data });
     let mut response = Response::new(Body::Text(envelope.to_string()));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 

@@ -7,6 +7,10 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod edge;
+pub mod outbound;
+pub mod sandbox;
+pub mod strict_json;
+pub mod worker;
 
 pub use app::App;
 pub use domain::error::ApiError;

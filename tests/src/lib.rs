@@ -12,23 +12,22 @@ use std::path::PathBuf;
 pub const SECRET: &str = "test-secret-doit";
 pub const OTHER_PARTNER: &str = "other";
 pub const OTHER_SECRET: &str = "test-secret-other";
+pub const WEB_SECRET: &str = "test-secret-web";
+pub const PAY_SECRET: &str = "test-secret-pay";
+pub const MATCH_KEY: &str = "test-match-key-0123456789";
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 pub fn fixture_cases() -> Vec<hubctl::portfolio::Case> {
-    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/claims-sample.jsonl"))
-        .expect("fixture");
+    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/claims-sample.jsonl")).expect("fixture");
     hubctl::portfolio::load(&text).expect("fixture parses")
 }
 
 /// The first accepted claim of the sample portfolio and its expected answer.
 pub fn accepted_case() -> (Value, Value) {
-    let case = fixture_cases()
-        .into_iter()
-        .find(|c| c.expect["code"] == "OK")
-        .expect("an OK line");
+    let case = fixture_cases().into_iter().find(|c| c.expect["code"] == "OK").expect("an OK line");
     (case.request, case.expect)
 }
 
@@ -50,28 +49,20 @@ impl TestHub {
     pub async fn spawn() -> TestHub {
         let aws = aws().await;
         let table = format!("hub-test-{}", uuid::Uuid::new_v4().simple());
-        let template =
-            hubctl::template::Template::load(&repo_root().join("template.yaml")).expect("template");
-        let spec = template
-            .tables()
-            .into_iter()
-            .find(|t| t.logical_id == "HubTable")
-            .expect("HubTable");
+        let template = hubctl::template::Template::load(&repo_root().join("template.yaml")).expect("template");
+        let spec = template.tables().into_iter().find(|t| t.logical_id == "HubTable").expect("HubTable");
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-        hubctl::tables::create_table(&dynamo, &spec, &table)
-            .await
-            .expect("create table");
-        let secrets = json!({ "doit": SECRET, OTHER_PARTNER: OTHER_SECRET }).to_string();
+        hubctl::tables::create_table(&dynamo, &spec, &table).await.expect("create table");
+        let secrets =
+            json!({ "doit": SECRET, OTHER_PARTNER: OTHER_SECRET, "web": WEB_SECRET, "pay": PAY_SECRET }).to_string();
         let settings = Settings::from_lookup(|name| match name {
             "HUB_TABLE" => Some(table.clone()),
             "PARTNER_SECRETS" => Some(secrets.clone()),
+            "MATCH_KEY" => Some(MATCH_KEY.to_owned()),
             _ => None,
         })
         .expect("settings");
-        TestHub {
-            app: App::new(settings, &aws),
-            dynamo,
-        }
+        TestHub { app: App::new(settings, &aws), dynamo }
     }
 
     pub fn table(&self) -> &str {
@@ -87,17 +78,8 @@ impl TestHub {
     }
 
     /// Every item of the table (for counting what was written).
-    pub async fn items(
-        &self,
-    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let out = self
-            .dynamo
-            .scan()
-            .table_name(self.table())
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("scan");
+    pub async fn items(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let out = self.dynamo.scan().table_name(self.table()).consistent_read(true).send().await.expect("scan");
         out.items.unwrap_or_default()
     }
 }
@@ -139,11 +121,7 @@ impl Reply {
     pub fn fields(&self) -> Vec<String> {
         self.data()["errors"]
             .as_array()
-            .map(|e| {
-                e.iter()
-                    .filter_map(|x| x["field"].as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|e| e.iter().filter_map(|x| x["field"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     }
 }
@@ -239,13 +217,7 @@ impl<'a> Call<'a> {
             vec![]
         } else {
             client
-                .sign(
-                    &self.method,
-                    &self.path,
-                    body,
-                    self.timestamp_ms,
-                    &self.nonce,
-                )
+                .sign(&self.method, &self.path, body, self.timestamp_ms, &self.nonce)
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect()
@@ -274,9 +246,7 @@ impl<'a> Call<'a> {
         };
         let mut event: Value = serde_json::from_str(template).expect("event template");
         let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
-        let claim_route = path
-            .strip_prefix("/v1/claims/")
-            .map(|no| ("/v1/claims/{claimNo}", no));
+        let claim_route = path.strip_prefix("/v1/claims/").map(|no| ("/v1/claims/{claimNo}", no));
         let body = self.body.as_ref().map(|b| {
             if self.base64 {
                 base64::engine::general_purpose::STANDARD.encode(b)
@@ -284,11 +254,8 @@ impl<'a> Call<'a> {
                 String::from_utf8(b.clone()).expect("text body")
             }
         });
-        let headers: serde_json::Map<String, Value> = self
-            .headers()
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
+        let headers: serde_json::Map<String, Value> =
+            self.headers().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
         event["body"] = body.map(Value::String).unwrap_or(Value::Null);
         event["isBase64Encoded"] = json!(self.base64);
         match self.gateway {
@@ -334,8 +301,7 @@ impl<'a> Call<'a> {
                 let mut all = event["headers"].as_object().cloned().unwrap_or_default();
                 all.remove("Content-Type");
                 all.extend(headers);
-                event["multiValueHeaders"] =
-                    Value::Object(all.iter().map(|(k, v)| (k.clone(), json!([v]))).collect());
+                event["multiValueHeaders"] = Value::Object(all.iter().map(|(k, v)| (k.clone(), json!([v]))).collect());
                 event["headers"] = Value::Object(all);
             }
         }
@@ -344,13 +310,17 @@ impl<'a> Call<'a> {
 
     /// Delivers the event to the function API Gateway would route it to.
     pub async fn send(self) -> Reply {
-        let request = lambda_http::request::from_str(&self.event().to_string())
-            .expect("lambda_http parses the event");
+        let request = lambda_http::request::from_str(&self.event().to_string()).expect("lambda_http parses the event");
         let app = &self.hub.app;
-        let response = if self.method == "POST" && self.path == "/v1/claims" {
-            receive_claim::handle(app, request).await
-        } else {
-            get_claim::handle(app, request).await
+        let response = match (self.method.as_str(), self.path.as_str()) {
+            ("POST", "/v1/claims") => receive_claim::handle(app, request).await,
+            ("POST", "/v1/investors") => register_investor::handle(app, request).await,
+            ("POST", "/v1/checks/borrower-investments") => check_borrower_investments::handle(app, request).await,
+            ("POST", "/v1/investments") => invest::handle(app, request).await,
+            ("GET", "/v1/listings") => list_listings::handle(app, request).await,
+            ("POST", "/v1/callbacks/collections") => collection_callback::handle(app, request).await,
+            ("POST", "/v1/callbacks/payouts") => payout_callback::handle(app, request).await,
+            _ => get_claim::handle(app, request).await,
         };
         Reply::from(response)
     }

@@ -10,10 +10,15 @@ use hub_tests::fixture_cases;
 use hubctl::portfolio::compare_figures;
 use std::collections::HashMap;
 
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
 fn settings() -> Settings {
     Settings::from_lookup(|name| match name {
         "HUB_TABLE" => Some("unused".into()),
         "PARTNER_SECRETS" => Some(r#"{"doit":"x"}"#.into()),
+        "MATCH_KEY" => Some("fixture-match-key-123".into()),
         _ => None,
     })
     .expect("settings")
@@ -29,7 +34,7 @@ fn every_fixture_line_gets_its_expected_answer() {
     for case in &cases {
         let want = case.expect["code"].as_str().unwrap();
         let claim_no = case.request["claimNo"].as_str().unwrap().to_owned();
-        let outcome = assess(&settings.intake, "doit", &case.request);
+        let outcome = assess(&settings.intake, "doit", &case.request, now());
         let got = match &outcome {
             Ok((claim, _)) => match first_hash.get(&claim_no) {
                 Some(hash) if *hash != claim.content_hash() => "CONFLICT",
@@ -42,22 +47,15 @@ fn every_fixture_line_gets_its_expected_answer() {
         assert_eq!(got, want, "line {} ({claim_no}): {outcome:?}", case.line);
         match outcome {
             Ok((claim, schedule)) if want == "OK" => {
-                first_hash
-                    .entry(claim_no)
-                    .or_insert_with(|| claim.content_hash());
-                let answer =
-                    intake_answer(&ClaimRecord::listed(claim, schedule, chrono::Utc::now()));
+                first_hash.entry(claim_no).or_insert_with(|| claim.content_hash());
+                let answer = intake_answer(&ClaimRecord::listed(claim, schedule, now(), String::new()));
                 let diffs = compare_figures(&case.expect, &answer);
                 assert!(diffs.is_empty(), "line {}: {diffs:?}", case.line);
             }
             Err(ApiError::InvalidRequest(errors)) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                let want: Vec<&str> = case.expect["fields"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| f.as_str().unwrap())
-                    .collect();
+                let want: Vec<&str> =
+                    case.expect["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
                 assert_eq!(fields, want, "line {}", case.line);
             }
             _ => {}
@@ -75,7 +73,7 @@ fn one_request_with_many_faults_names_every_field_sorted() {
         "borrowerUuid": "u", "bankCode": "NOPE", "bankName": "B", "bankAccountNo": "12",
         "bankAccountName": "N", "termUnit": "YEAR", "loanType": "OTHER", "source": "someone-else"
     });
-    let Err(ApiError::InvalidRequest(errors)) = assess(&settings().intake, "doit", &body) else {
+    let Err(ApiError::InvalidRequest(errors)) = assess(&settings().intake, "doit", &body, now()) else {
         panic!("must be refused");
     };
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -85,6 +83,7 @@ fn one_request_with_many_faults_names_every_field_sorted() {
             "amount",
             "bankAccountNo",
             "bankCode",
+            "borrowerUuid",
             "claimNo",
             "investorRate",
             "listedAt",
@@ -106,12 +105,12 @@ fn a_claim_at_the_cap_passes_and_one_rupiah_over_is_refused() {
     let mut body = serde_json::json!({
         "claimNo": "CAP-1", "loanPurpose": "p", "riskGrade": "A", "investorRate": "10", "term": 10,
         "amount": "1000000", "loanRate": "36.5", "upfrontFee": "20000", "listedAt": "2026-03-01T10:00:00+07:00",
-        "borrowerUuid": "u", "bankCode": "BCA", "bankName": "BCA", "bankAccountNo": "1234567890",
+        "borrowerUuid": "3f0e9a52-8d1c-4b7e-9a61-2c5d7e8f9a10", "bankCode": "BCA", "bankName": "BCA", "bankAccountNo": "1234567890",
         "bankAccountName": "N"
     });
-    assert!(assess(&settings().intake, "doit", &body).is_ok());
+    assert!(assess(&settings().intake, "doit", &body, now()).is_ok());
     body["upfrontFee"] = "20001".into();
-    match assess(&settings().intake, "doit", &body) {
+    match assess(&settings().intake, "doit", &body, now()) {
         Err(ApiError::RateCapExceeded(figures)) => {
             assert_eq!(figures["capPercent"], "0.3");
             assert_eq!(figures["totalCost"], "30001");

@@ -18,15 +18,12 @@ fn dec(s: &str) -> Decimal {
 }
 
 async fn record(hub: &TestHub, request: &serde_json::Value) -> ClaimRecord {
-    let (claim, schedule) = assess(&hub.app.settings.intake, "doit", request).unwrap();
-    ClaimRecord::listed(claim, schedule, hub.app.clock.now())
+    let (claim, schedule) = assess(&hub.app.settings.intake, "doit", request, hub.app.clock.now()).unwrap();
+    ClaimRecord::listed(claim, schedule, hub.app.clock.now(), String::new())
 }
 
 fn claim_items(items: &[std::collections::HashMap<String, AttributeValue>]) -> usize {
-    items
-        .iter()
-        .filter(|i| i["sk"].as_s().unwrap() == "CLAIM")
-        .count()
+    items.iter().filter(|i| i["sk"].as_s().unwrap() == "CLAIM").count()
 }
 
 #[tokio::test]
@@ -41,13 +38,7 @@ async fn every_accepted_fixture_claim_round_trips_exactly() {
                 assert_eq!(*existing, rec.clone_with_time(existing.accepted_at))
             }
         }
-        let back = hub
-            .app
-            .store
-            .get_claim("doit", &rec.claim.claim_no)
-            .await
-            .unwrap()
-            .unwrap();
+        let back = hub.app.store.get_claim("doit", &rec.claim.claim_no).await.unwrap().unwrap();
         assert_eq!(back.claim, rec.claim, "line {}", case.line);
         assert_eq!(back.schedule, rec.schedule, "line {}", case.line);
     }
@@ -74,14 +65,8 @@ async fn money_is_stored_as_numbers_and_read_back_as_decimals() {
     let rec = record(&hub, &request).await;
     hub.app.store.insert_claim(&rec).await.unwrap();
     let items = hub.items().await;
-    let item = items
-        .iter()
-        .find(|i| i["sk"].as_s().unwrap() == "CLAIM")
-        .unwrap();
-    assert_eq!(
-        dec(item["amount"].as_n().unwrap()),
-        dec(request["amount"].as_str().unwrap())
-    );
+    let item = items.iter().find(|i| i["sk"].as_s().unwrap() == "CLAIM").unwrap();
+    assert_eq!(dec(item["amount"].as_n().unwrap()), dec(request["amount"].as_str().unwrap()));
     assert!(item["investorRate"].as_n().is_ok());
 
     // Another writer (or the emulator) may spell numbers with trailing zeros.
@@ -93,21 +78,12 @@ async fn money_is_stored_as_numbers_and_read_back_as_decimals() {
         .update_expression("SET #a = :a, #f = :f")
         .expression_attribute_names("#a", "amount")
         .expression_attribute_names("#f", "fundedAmount")
-        .expression_attribute_values(
-            ":a",
-            AttributeValue::N(format!("{}.00", request["amount"].as_str().unwrap())),
-        )
+        .expression_attribute_values(":a", AttributeValue::N(format!("{}.00", request["amount"].as_str().unwrap())))
         .expression_attribute_values(":f", AttributeValue::N("70.00".into()))
         .send()
         .await
         .unwrap();
-    let back = hub
-        .app
-        .store
-        .get_claim("doit", &rec.claim.claim_no)
-        .await
-        .unwrap()
-        .unwrap();
+    let back = hub.app.store.get_claim("doit", &rec.claim.claim_no).await.unwrap().unwrap();
     assert_eq!(back.claim.amount, rec.claim.amount);
     assert_eq!(back.funded_amount, Money::from_decimal(dec("70")));
     assert_eq!(back.funded_amount.to_string(), "70");
@@ -123,16 +99,9 @@ async fn concurrent_identical_submissions_write_one_item_and_answer_alike() {
         let at = now + chrono::Duration::milliseconds(i);
         receive_claim(&hub.app.store, policy, "doit", &request, at)
     });
-    let answers: Vec<_> = join_all(attempts)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect();
+    let answers: Vec<_> = join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
     let first = &answers[0];
-    assert!(
-        answers.iter().all(|a| a == first),
-        "all 16 get the stored claim"
-    );
+    assert!(answers.iter().all(|a| a == first), "all 16 get the stored claim");
     assert_eq!(claim_items(&hub.items().await), 1);
     println!("16 concurrent identical submissions: 16 identical answers, 1 item");
 }
@@ -145,25 +114,11 @@ async fn concurrent_conflicting_submissions_let_exactly_one_content_win() {
     b["bankAccountNo"] = json!("999999999999");
     let policy = &hub.app.settings.intake;
     let now = hub.app.clock.now();
-    let bodies: Vec<_> = (0..16)
-        .map(|i| if i % 2 == 0 { a.clone() } else { b.clone() })
-        .collect();
-    let results = join_all(
-        bodies
-            .iter()
-            .map(|body| receive_claim(&hub.app.store, policy, "doit", body, now)),
-    )
-    .await;
+    let bodies: Vec<_> = (0..16).map(|i| if i % 2 == 0 { a.clone() } else { b.clone() }).collect();
+    let results = join_all(bodies.iter().map(|body| receive_claim(&hub.app.store, policy, "doit", body, now))).await;
     let ok = results.iter().filter(|r| r.is_ok()).count();
-    let conflicts = results
-        .iter()
-        .filter(|r| matches!(r, Err(hub::ApiError::Conflict(_))))
-        .count();
-    assert_eq!(
-        (ok, conflicts),
-        (8, 8),
-        "one content wins all its 8 calls, the other gets 8 conflicts"
-    );
+    let conflicts = results.iter().filter(|r| matches!(r, Err(hub::ApiError::Conflict(_)))).count();
+    assert_eq!((ok, conflicts), (8, 8), "one content wins all its 8 calls, the other gets 8 conflicts");
     assert_eq!(claim_items(&hub.items().await), 1);
 }
 
@@ -176,16 +131,9 @@ async fn nonces_are_remembered_once_per_partner_with_a_ttl() {
     assert!(!store.remember_nonce("doit", "n-1", expires).await.unwrap());
     assert!(store.remember_nonce("other", "n-1", expires).await.unwrap());
     let concurrent = join_all((0..10).map(|_| store.remember_nonce("doit", "n-2", expires))).await;
-    assert_eq!(
-        concurrent.iter().filter(|r| *r.as_ref().unwrap()).count(),
-        1
-    );
+    assert_eq!(concurrent.iter().filter(|r| *r.as_ref().unwrap()).count(), 1);
     let items = hub.items().await;
-    assert!(
-        items
-            .iter()
-            .all(|i| i["expiresAt"].as_n().unwrap().parse::<i64>().unwrap() == expires.timestamp())
-    );
+    assert!(items.iter().all(|i| i["expiresAt"].as_n().unwrap().parse::<i64>().unwrap() == expires.timestamp()));
 }
 
 #[tokio::test]
@@ -195,58 +143,20 @@ async fn status_changes_are_conditional_on_state_and_version() {
     let rec = record(&hub, &request).await;
     let store = &hub.app.store;
     store.insert_claim(&rec).await.unwrap();
-    let change = StatusChange {
-        status: ClaimStatus::Funding,
-        at: hub.app.clock.now(),
-    };
+    let change = StatusChange { status: ClaimStatus::Funding, at: hub.app.clock.now() };
 
-    let racers =
-        join_all((0..8).map(|_| store.change_status(&rec, ClaimStatus::Listed, &change))).await;
-    let applied = racers
-        .iter()
-        .filter(|r| matches!(r, Ok(Transition::Applied)))
-        .count();
-    assert_eq!(
-        applied, 1,
-        "exactly one of 8 concurrent transitions from the same version wins"
-    );
+    let racers = join_all((0..8).map(|_| store.change_status(&rec, ClaimStatus::Listed, &change))).await;
+    let applied = racers.iter().filter(|r| matches!(r, Ok(Transition::Applied))).count();
+    assert_eq!(applied, 1, "exactly one of 8 concurrent transitions from the same version wins");
 
-    let now = store
-        .get_claim("doit", &rec.claim.claim_no)
-        .await
-        .unwrap()
-        .unwrap();
+    let now = store.get_claim("doit", &rec.claim.claim_no).await.unwrap().unwrap();
     assert_eq!(now.status, ClaimStatus::Funding);
     assert_eq!(now.version, 2);
-    assert_eq!(
-        now.history.iter().map(|c| c.status).collect::<Vec<_>>(),
-        [ClaimStatus::Listed, ClaimStatus::Funding]
-    );
+    assert_eq!(now.history.iter().map(|c| c.status).collect::<Vec<_>>(), [ClaimStatus::Listed, ClaimStatus::Funding]);
 
     // A writer holding the old version, or expecting the wrong state, is stale.
-    assert_eq!(
-        store
-            .change_status(&rec, ClaimStatus::Listed, &change)
-            .await
-            .unwrap(),
-        Transition::Stale
-    );
-    assert_eq!(
-        store
-            .change_status(&now, ClaimStatus::Listed, &change)
-            .await
-            .unwrap(),
-        Transition::Stale
-    );
-    let funded = StatusChange {
-        status: ClaimStatus::Funded,
-        at: hub.app.clock.now(),
-    };
-    assert_eq!(
-        store
-            .change_status(&now, ClaimStatus::Funding, &funded)
-            .await
-            .unwrap(),
-        Transition::Applied
-    );
+    assert_eq!(store.change_status(&rec, ClaimStatus::Listed, &change).await.unwrap(), Transition::Stale);
+    assert_eq!(store.change_status(&now, ClaimStatus::Listed, &change).await.unwrap(), Transition::Stale);
+    let funded = StatusChange { status: ClaimStatus::Funded, at: hub.app.clock.now() };
+    assert_eq!(store.change_status(&now, ClaimStatus::Funding, &funded).await.unwrap(), Transition::Applied);
 }

@@ -1,5 +1,6 @@
 //! Interface 7, `GET /v1/claims/{claimNo}`: the originator polls a claim's status.
 
+use hub::config::Role;
 use hub::domain::{intake, views};
 use hub::{ApiError, App, edge};
 use lambda_http::{Body, Request, Response};
@@ -10,9 +11,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn get(app: &App, req: &Request) -> Result<Value, ApiError> {
-    let caller = edge::authenticate(app, req).await?;
-    let claim_no =
-        edge::path_param(req, "claimNo", "/v1/claims/").ok_or(ApiError::NotFound("route"))?;
+    let caller = edge::authenticate(app, req, Role::Originator).await?;
+    let claim_no = edge::path_param(req, "claimNo", "/v1/claims/").ok_or(ApiError::NotFound("route"))?;
     let record = intake::find_claim(&app.store, &caller.partner, &claim_no).await?;
     Ok(views::status_answer(&record))
 }

@@ -1,5 +1,6 @@
 //! Interface 1, `POST /v1/claims`: the originator pushes a loan claim.
 
+use hub::config::Role;
 use hub::domain::{intake, views};
 use hub::{ApiError, App, edge};
 use lambda_http::{Body, Request, Response};
@@ -10,15 +11,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn receive(app: &App, req: &Request) -> Result<Value, ApiError> {
-    let caller = edge::authenticate(app, req).await?;
+    let caller = edge::authenticate(app, req, Role::Originator).await?;
     let body = edge::json_body(req)?;
-    let record = intake::receive_claim(
-        &app.store,
-        &app.settings.intake,
-        &caller.partner,
-        &body,
-        app.clock.now(),
-    )
-    .await?;
+    let record =
+        intake::receive_claim(&app.store, &app.settings.intake, &caller.partner, &body, app.clock.now()).await?;
     Ok(views::intake_answer(&record))
 }

@@ -1,106 +1,25 @@
-//! A signing HTTP client for any hub endpoint, local or deployed: nobody computes an HMAC by
-//! hand.
+//! The signing client, under the name the tools use for calling the hub.
 
-use hub::auth::{self, SignedParts};
-use reqwest::Method;
-use serde_json::Value;
 use std::time::Duration;
 
+pub use hub::outbound::Answer;
+use hub::outbound::SignedClient;
+
+/// Generous: the first local call waits for `cargo lambda watch` to compile the function.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(300);
+
 #[derive(Debug, Clone)]
-pub struct HubClient {
-    http: reqwest::Client,
-    base_url: String,
-    partner: String,
-    secret: String,
-}
-
-/// A hub answer: HTTP status and the JSON envelope.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl Answer {
-    pub fn code(&self) -> &str {
-        self.body.get("code").and_then(Value::as_str).unwrap_or("")
-    }
-
-    pub fn data(&self) -> &Value {
-        self.body.get("data").unwrap_or(&Value::Null)
-    }
-}
+pub struct HubClient(SignedClient);
 
 impl HubClient {
-    /// `base_url` is everything before `/v1` (it may include an API stage).
     pub fn new(base_url: &str, partner: &str, secret: &str) -> Result<HubClient, String> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(300))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(HubClient {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            partner: partner.to_owned(),
-            secret: secret.to_owned(),
-        })
+        SignedClient::new(base_url, partner, secret, TOOL_TIMEOUT).map(HubClient)
     }
+}
 
-    /// The four auth headers for a request to `path` (from `/v1`, with any `?query`).
-    pub fn sign(
-        &self,
-        method: &str,
-        path: &str,
-        body: &[u8],
-        timestamp_ms: i64,
-        nonce: &str,
-    ) -> [(&'static str, String); 4] {
-        let signature = SignedParts {
-            method,
-            path,
-            timestamp_ms,
-            nonce,
-            body,
-        }
-        .sign(&self.secret);
-        [
-            (auth::PARTNER_ID, self.partner.clone()),
-            (auth::TIMESTAMP, timestamp_ms.to_string()),
-            (auth::NONCE, nonce.to_owned()),
-            (auth::SIGNATURE, signature),
-        ]
-    }
-
-    /// Sends a signed request; `body` is sent as `application/json` when present.
-    pub async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&[u8]>,
-    ) -> Result<Answer, String> {
-        let method_value = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|e| e.to_string())?;
-        let bytes = body.unwrap_or_default();
-        let now = chrono::Utc::now().timestamp_millis();
-        let nonce = uuid::Uuid::new_v4().to_string();
-        let mut request = self
-            .http
-            .request(method_value, format!("{}{path}", self.base_url));
-        for (name, value) in self.sign(method, path, bytes, now, &nonce) {
-            request = request.header(name, value);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_vec());
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("{method} {path}: {e}"))?;
-        let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| e.to_string())?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok(Answer { status, body })
+impl std::ops::Deref for HubClient {
+    type Target = SignedClient;
+    fn deref(&self) -> &SignedClient {
+        &self.0
     }
 }

@@ -2,5 +2,10 @@
 
 pub mod client;
 pub mod portfolio;
+pub mod provision;
+pub mod pump;
 pub mod tables;
 pub mod template;
+
+/// The SQS client the tooling uses, for callers (the tests) that inspect queues.
+pub use aws_sdk_sqs;

@@ -1,17 +1,29 @@
 //! `hubctl`: call any hub endpoint with a signed request, and drive the local stack.
 
 use hubctl::client::HubClient;
+use hubctl::provision::{self, LocalNames, LocalResource};
+use hubctl::pump::{self, PumpOptions};
 use hubctl::{portfolio, tables, template::Template};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const USAGE: &str = "usage:
   hubctl call METHOD PATH [JSON_FILE|-]   signed request; PATH starts at /v1
   hubctl create-tables [TEMPLATE]          create template.yaml's tables in AWS_ENDPOINT_URL
+  hubctl provision TEMPLATE... --env-out FILE [--set KEY=VALUE]... [--prefix P]
+                                           create the templates' tables and queues in
+                                           AWS_ENDPOINT_URL, write the functions' environment
+  hubctl pump TEMPLATE... [--lambda-url URL] [--schedule-period-seconds N] [--prefix P]
+                                           deliver SQS messages and schedules to the
+                                           functions under cargo lambda watch, until Ctrl-C
   hubctl portfolio [FIXTURES]              push the sample portfolio, compare, summarise
 environment:
   HUB_URL (default http://127.0.0.1:9000), HUB_PARTNER (default doit), HUB_SECRET,
-  HUB_TABLE (table name for create-tables)";
+  HUB_TABLE (local name of the HubTable table for create-tables and provision)";
+
+const DEFAULT_LAMBDA_URL: &str = "http://127.0.0.1:9000";
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -19,38 +31,129 @@ fn env_or(name: &str, default: &str) -> String {
 
 fn client() -> Result<HubClient, String> {
     let secret = std::env::var("HUB_SECRET").map_err(|_| "HUB_SECRET is not set".to_owned())?;
-    HubClient::new(
-        &env_or("HUB_URL", "http://127.0.0.1:9000"),
-        &env_or("HUB_PARTNER", "doit"),
-        &secret,
-    )
+    HubClient::new(&env_or("HUB_URL", "http://127.0.0.1:9000"), &env_or("HUB_PARTNER", "doit"), &secret)
+}
+
+/// Positional arguments and `--flag value` / `--flag=value` options (flags may repeat).
+struct Args {
+    positional: Vec<String>,
+    flags: BTreeMap<String, Vec<String>>,
+}
+
+impl Args {
+    fn parse(args: &[&str], known: &[&str]) -> Result<Args, String> {
+        let mut parsed = Args { positional: vec![], flags: BTreeMap::new() };
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            if !arg.starts_with("--") {
+                parsed.positional.push((*arg).to_owned());
+                continue;
+            }
+            let (flag, value) = match arg.split_once('=') {
+                Some((flag, value)) => (flag, value.to_owned()),
+                None => {
+                    let value = rest.next().ok_or_else(|| format!("{arg} needs a value"))?;
+                    (*arg, (*value).to_owned())
+                }
+            };
+            if !known.contains(&flag) {
+                return Err(format!("unknown option {flag}\n{USAGE}"));
+            }
+            parsed.flags.entry(flag.to_owned()).or_default().push(value);
+        }
+        Ok(parsed)
+    }
+
+    fn one(&self, flag: &str) -> Result<Option<&str>, String> {
+        match self.flags.get(flag).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([value]) => Ok(Some(value)),
+            Some(_) => Err(format!("{flag} given more than once")),
+        }
+    }
+
+    fn all(&self, flag: &str) -> &[String] {
+        self.flags.get(flag).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn templates(&self) -> Result<Vec<Template>, String> {
+        if self.positional.is_empty() {
+            return Err(format!("name at least one template\n{USAGE}"));
+        }
+        self.positional.iter().map(|p| Template::load(&PathBuf::from(p))).collect()
+    }
+
+    fn names(&self) -> Result<LocalNames, String> {
+        Ok(LocalNames::new(self.one("--prefix")?.unwrap_or_default())?.with_env_overrides())
+    }
+}
+
+fn settings(pairs: &[String]) -> Result<BTreeMap<String, String>, String> {
+    pairs
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .filter(|(key, _)| !key.is_empty())
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .ok_or_else(|| format!("--set {pair}: expected KEY=VALUE"))
+        })
+        .collect()
+}
+
+async fn provision_command(rest: &[&str]) -> Result<bool, String> {
+    let args = Args::parse(rest, &["--env-out", "--set", "--prefix"])?;
+    let env_out = args.one("--env-out")?.ok_or_else(|| format!("provision needs --env-out FILE\n{USAGE}"))?;
+    let templates = args.templates()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let provisioned = provision::provision(&aws, &templates, &args.names()?, &settings(args.all("--set"))?).await?;
+    for (logical_id, resource) in provisioned.resources.iter() {
+        match resource {
+            LocalResource::Table { name, .. } => println!("table {name} ready ({logical_id})"),
+            LocalResource::Queue { name, .. } => println!("queue {name} ready ({logical_id})"),
+        }
+    }
+    let comment = format!("written by hubctl provision from {}", args.positional.join(" "));
+    let text = provision::render_env_file(&provisioned.environment, &comment)?;
+    std::fs::write(env_out, text).map_err(|e| format!("{env_out}: {e}"))?;
+    println!("{} environment variables written to {env_out}", provisioned.environment.len());
+    Ok(true)
+}
+
+async fn pump_command(rest: &[&str]) -> Result<bool, String> {
+    let args = Args::parse(rest, &["--lambda-url", "--schedule-period-seconds", "--prefix"])?;
+    let templates = args.templates()?;
+    let mut options = PumpOptions::new(args.one("--lambda-url")?.unwrap_or(DEFAULT_LAMBDA_URL));
+    if let Some(seconds) = args.one("--schedule-period-seconds")? {
+        let seconds: f64 = seconds
+            .parse()
+            .ok()
+            .filter(|s: &f64| *s > 0.0 && s.is_finite())
+            .ok_or_else(|| format!("--schedule-period-seconds {seconds}: not a positive number"))?;
+        options.schedule_period = Some(Duration::from_secs_f64(seconds));
+    }
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // Runs until Ctrl-C or a signal ends the process; messages in flight then come back
+    // after their visibility timeout.
+    let names = args.names()?;
+    let (_keep_running, stop) = pump::stop_signal();
+    tokio::select! {
+        result = pump::run(&aws, &templates, &names, options, stop) => result?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(true)
 }
 
 async fn run(args: &[String]) -> Result<bool, String> {
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["call", method, path, rest @ ..] => {
             let body = match rest.first() {
                 None => None,
-                Some(&"-") => {
-                    Some(std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?)
-                }
-                Some(file) => {
-                    Some(std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?)
-                }
+                Some(&"-") => Some(std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?),
+                Some(file) => Some(std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?),
             };
-            let answer = client()?
-                .call(method, path, body.as_deref().map(str::as_bytes))
-                .await?;
+            let answer = client()?.call(method, path, body.as_deref().map(str::as_bytes)).await?;
             println!("HTTP {}", answer.status);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&answer.body).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&answer.body).unwrap_or_default());
             Ok(answer.status < 400)
         }
         ["create-tables", rest @ ..] => {
@@ -69,11 +172,10 @@ async fn run(args: &[String]) -> Result<bool, String> {
             }
             Ok(true)
         }
+        ["provision", rest @ ..] => provision_command(rest).await,
+        ["pump", rest @ ..] => pump_command(rest).await,
         ["portfolio", rest @ ..] => {
-            let path = rest
-                .first()
-                .copied()
-                .unwrap_or("tests/fixtures/claims-sample.jsonl");
+            let path = rest.first().copied().unwrap_or("tests/fixtures/claims-sample.jsonl");
             let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
             let cases = portfolio::load(&text)?;
             let summary = portfolio::run(&client()?, &cases).await;

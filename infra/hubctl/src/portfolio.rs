@@ -17,10 +17,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn print(&self) {
-        println!(
-            "portfolio: {} claims sent, {} accepted",
-            self.sent, self.accepted
-        );
+        println!("portfolio: {} claims sent, {} accepted", self.sent, self.accepted);
         for (code, count) in &self.refused {
             println!("  refused {code}: {count}");
         }
@@ -44,11 +41,7 @@ pub fn load(text: &str) -> Result<Vec<Case>, String> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             let v: Value = serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1))?;
-            Ok(Case {
-                line: i + 1,
-                request: v["request"].clone(),
-                expect: v["expect"].clone(),
-            })
+            Ok(Case { line: i + 1, request: v["request"].clone(), expect: v["expect"].clone() })
         })
         .collect()
 }
@@ -79,10 +72,7 @@ pub fn compare_figures(expect: &Value, data: &Value) -> Vec<String> {
                 && decimal(&w["interest"]) == decimal(&g["interest"])
         });
     if !same {
-        diffs.push(format!(
-            "schedule: expected {} got {}",
-            expect["schedule"], data["schedule"]
-        ));
+        diffs.push(format!("schedule: expected {} got {}", expect["schedule"], data["schedule"]));
     }
     diffs
 }
@@ -91,11 +81,7 @@ pub fn compare_figures(expect: &Value, data: &Value) -> Vec<String> {
 pub fn compare(expect: &Value, answer: &Answer) -> Vec<String> {
     let want = expect["code"].as_str().unwrap_or("");
     if answer.code() != want {
-        return vec![format!(
-            "code: expected {want} got {} ({})",
-            answer.code(),
-            answer.body
-        )];
+        return vec![format!("code: expected {want} got {} ({})", answer.code(), answer.body)];
     }
     match want {
         "OK" => compare_figures(expect, answer.data()),
@@ -105,15 +91,9 @@ pub fn compare(expect: &Value, answer: &Answer) -> Vec<String> {
                 .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
                 .unwrap_or_default();
             fields.sort_unstable();
-            let expected: Vec<&str> = expect["fields"]
-                .as_array()
-                .map(|f| f.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if fields == expected {
-                vec![]
-            } else {
-                vec![format!("fields: expected {expected:?} got {fields:?}")]
-            }
+            let expected: Vec<&str> =
+                expect["fields"].as_array().map(|f| f.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            if fields == expected { vec![] } else { vec![format!("fields: expected {expected:?} got {fields:?}")] }
         }
         _ => vec![],
     }
@@ -126,26 +106,17 @@ pub async fn run(client: &HubClient, cases: &[Case]) -> Summary {
     for (i, case) in cases.iter().enumerate() {
         let body = case.request.to_string();
         summary.sent += 1;
-        let claim_no = case.request["claimNo"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let claim_no = case.request["claimNo"].as_str().unwrap_or_default().to_owned();
         let outcome = async {
-            let answer = client
-                .call("POST", "/v1/claims", Some(body.as_bytes()))
-                .await?;
+            let answer = client.call("POST", "/v1/claims", Some(body.as_bytes())).await?;
             let mut diffs = compare(&case.expect, &answer);
             if answer.code() == "OK" && diffs.is_empty() {
-                let status = client
-                    .call("GET", &format!("/v1/claims/{claim_no}"), None)
-                    .await?;
+                let status = client.call("GET", &format!("/v1/claims/{claim_no}"), None).await?;
                 if status.code() != "OK" {
                     diffs.push(format!("interface 7: {}", status.body));
                 } else {
                     diffs.extend(
-                        compare_figures(&case.expect, status.data())
-                            .into_iter()
-                            .map(|d| format!("interface 7 {d}")),
+                        compare_figures(&case.expect, status.data()).into_iter().map(|d| format!("interface 7 {d}")),
                     );
                 }
             }
@@ -159,20 +130,12 @@ pub async fn run(client: &HubClient, cases: &[Case]) -> Summary {
                 } else {
                     *summary.refused.entry(code).or_default() += 1;
                 }
-                summary.mismatches.extend(
-                    diffs
-                        .into_iter()
-                        .map(|d| format!("line {} ({claim_no}): {d}", case.line)),
-                );
+                summary.mismatches.extend(diffs.into_iter().map(|d| format!("line {} ({claim_no}): {d}", case.line)));
             }
             Err(e) => summary.mismatches.push(format!("line {}: {e}", case.line)),
         }
         if (i + 1) % 24 == 0 || i + 1 == total {
-            eprint!(
-                "\r  sent {:>3}/{total}, mismatches {}",
-                i + 1,
-                summary.mismatches.len()
-            );
+            eprint!("\r  sent {:>3}/{total}, mismatches {}", i + 1, summary.mismatches.len());
             let _ = std::io::stderr().flush();
         }
     }

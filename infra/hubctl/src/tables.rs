@@ -3,21 +3,17 @@
 use crate::template::TableSpec;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
 fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("table property {key} missing"))
+    v.get(key).and_then(Value::as_str).ok_or_else(|| format!("table property {key} missing"))
 }
 
 fn list<'a>(v: &'a Value, key: &str) -> Result<&'a Vec<Value>, String> {
-    v.get(key)
-        .and_then(Value::as_sequence)
-        .ok_or_else(|| format!("table property {key} missing"))
+    v.get(key).and_then(Value::as_sequence).ok_or_else(|| format!("table property {key} missing"))
 }
 
 fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
@@ -47,28 +43,41 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Resu
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let indexes = match p.get("GlobalSecondaryIndexes").and_then(Value::as_sequence) {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|gsi| {
+                    let projection = Projection::builder()
+                        .projection_type(ProjectionType::from(
+                            gsi.get("Projection").map(|p| text(p, "ProjectionType")).transpose()?.unwrap_or("ALL"),
+                        ))
+                        .build();
+                    GlobalSecondaryIndex::builder()
+                        .index_name(text(gsi, "IndexName")?)
+                        .set_key_schema(Some(key_schema(gsi)?))
+                        .projection(projection)
+                        .build()
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+        ),
+    };
     let created = client
         .create_table()
+        .set_global_secondary_indexes(indexes)
         .table_name(name)
         .set_attribute_definitions(Some(attributes))
         .set_key_schema(Some(key_schema(p)?))
-        .billing_mode(BillingMode::from(
-            text(p, "BillingMode").unwrap_or("PAY_PER_REQUEST"),
-        ))
+        .billing_mode(BillingMode::from(text(p, "BillingMode").unwrap_or("PAY_PER_REQUEST")))
         .send()
         .await;
     if let Err(e) = created {
-        let already = e
-            .as_service_error()
-            .map(|s| s.is_resource_in_use_exception())
-            .unwrap_or(false);
+        let already = e.as_service_error().map(|s| s.is_resource_in_use_exception()).unwrap_or(false);
         if already {
             return Ok(());
         }
-        return Err(format!(
-            "create table {name}: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(e)
-        ));
+        return Err(format!("create table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
     }
     if let Some(ttl) = p.get("TimeToLiveSpecification") {
         let spec = TimeToLiveSpecification::builder()
@@ -82,12 +91,7 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Resu
             .time_to_live_specification(spec)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "TTL on {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            })?;
+            .map_err(|e| format!("TTL on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     }
     let pitr = p
         .get("PointInTimeRecoverySpecification")
@@ -105,12 +109,7 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Resu
             .point_in_time_recovery_specification(spec)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "PITR on {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            })?;
+            .map_err(|e| format!("PITR on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     }
     Ok(())
 }

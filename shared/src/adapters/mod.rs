@@ -1,1 +1,4 @@
 pub mod dynamo;
+pub mod originator;
+pub mod payment;
+pub mod sqs;

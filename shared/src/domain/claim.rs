@@ -3,16 +3,17 @@
 
 use super::cost_cap::LoanType;
 use super::error::FieldError;
+use super::fields::Fields;
 use super::money::{Currency, Money, PercentRate};
 use super::schedule::{RepaymentMethod, Term, TermUnit};
 use chrono::{DateTime, FixedOffset};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// A claim number: the originator's loan order number, unique per originator. URL-safe, so
 /// interface 7 can carry it in the path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClaimNo(String);
 
 impl ClaimNo {
@@ -25,11 +26,9 @@ impl ClaimNo {
         if text.len() > Self::MAX_LEN {
             return Err("must be at most 64 characters");
         }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
-            return Err("may contain only letters, digits, '.', '_' and '-'");
+        let starts_well = text.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        if !starts_well || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+            return Err("must start with a letter or digit and contain only letters, digits, '.', '_' and '-'");
         }
         Ok(ClaimNo(text.to_owned()))
     }
@@ -66,11 +65,7 @@ impl fmt::Debug for BankAccount {
 /// Keeps the last four characters: `********0996`.
 pub fn mask(value: &str) -> String {
     let keep = value.chars().count().saturating_sub(4);
-    value
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i < keep { '*' } else { c })
-        .collect()
+    value.chars().enumerate().map(|(i, c)| if i < keep { '*' } else { c }).collect()
 }
 
 /// What the originator may vary per deployment: the accepted bank codes.
@@ -78,7 +73,31 @@ pub fn mask(value: &str) -> String {
 pub struct ClaimRules {
     pub currency: Currency,
     pub bank_codes: Vec<String>,
+    /// The largest claim amount accepted.
+    pub max_amount: Money,
 }
+
+/// Every field interface 1 knows; anything else is refused rather than silently ignored.
+const CLAIM_FIELDS: &[&str] = &[
+    "claimNo",
+    "loanPurpose",
+    "riskGrade",
+    "investorRate",
+    "term",
+    "termUnit",
+    "amount",
+    "loanRate",
+    "upfrontFee",
+    "listedAt",
+    "borrowerUuid",
+    "bankCode",
+    "bankName",
+    "bankAccountNo",
+    "bankAccountName",
+    "source",
+    "repaymentMethod",
+    "loanType",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -98,64 +117,51 @@ pub struct Claim {
     pub bank: BankAccount,
 }
 
-/// Longest free-text field we store.
-const MAX_TEXT_LEN: usize = 256;
-
 impl Claim {
     /// Parses interface 1's body. `partner` is the authenticated caller; the claim's `source`
     /// must be that partner.
-    pub fn parse(
-        body: &Value,
-        rules: &ClaimRules,
-        partner: &str,
-    ) -> Result<Claim, Vec<FieldError>> {
+    pub fn parse(body: &Value, rules: &ClaimRules, partner: &str) -> Result<Claim, Vec<FieldError>> {
         let Some(object) = body.as_object() else {
             return Err(vec![FieldError::new("body", "must be a JSON object")]);
         };
-        let mut f = Fields {
-            object,
-            errors: Vec::new(),
-        };
+        let mut f = Fields::new(object);
+        f.only(CLAIM_FIELDS);
 
-        let claim_no = f.required("claimNo").and_then(|v| {
-            f.check(
-                "claimNo",
-                v.as_str()
-                    .ok_or("must be a string")
-                    .and_then(ClaimNo::parse),
-            )
-        });
+        let claim_no = f.parsed("claimNo", ClaimNo::parse);
         let loan_purpose = f.text("loanPurpose");
-        let risk_grade = f.text("riskGrade");
-        let borrower_uuid = f.text("borrowerUuid");
-        let bank_name = f.text("bankName");
-        let account_name = f.text("bankAccountName");
+        let risk_grade = f.parsed("riskGrade", |g| {
+            let ok = (1..=8).contains(&g.len())
+                && g.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"+-".contains(&b));
+            if ok { Ok(g.to_owned()) } else { Err("must be a short grade such as A, B+ or C-") }
+        });
+        let borrower_uuid = f.parsed("borrowerUuid", |u| {
+            let shape = u.len() == 36
+                && u.char_indices()
+                    .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
+            if shape {
+                Ok(u.to_ascii_lowercase())
+            } else {
+                Err("must be a UUID such as 3f0e9a52-8d1c-4b7e-9a61-2c5d7e8f9a10")
+            }
+        });
 
         let amount = f.required("amount").and_then(|v| {
-            let parsed = rules.currency.parse_amount(v).and_then(|m| {
-                if m.is_zero() {
-                    Err("must be greater than 0")
-                } else {
-                    Ok(m)
-                }
+            let parsed = rules.currency.parse_amount(v).and_then(|m| match m {
+                m if m.is_zero() => Err("must be greater than 0"),
+                m if m > rules.max_amount => Err("is above the largest claim the hub accepts"),
+                m => Ok(m),
             });
             f.check("amount", parsed)
         });
-        let upfront_fee = f
-            .required("upfrontFee")
-            .and_then(|v| f.check("upfrontFee", rules.currency.parse_amount(v)));
+        let upfront_fee = f.required("upfrontFee").and_then(|v| f.check("upfrontFee", rules.currency.parse_amount(v)));
         if let (Some(amount), Some(fee)) = (amount, upfront_fee) {
             if fee >= amount {
                 f.fail::<()>("upfrontFee", "must be less than amount");
             }
         }
 
-        let investor_rate = f
-            .required("investorRate")
-            .and_then(|v| f.check("investorRate", PercentRate::parse(v)));
-        let loan_rate = f
-            .required("loanRate")
-            .and_then(|v| f.check("loanRate", PercentRate::parse(v)));
+        let investor_rate = f.required("investorRate").and_then(|v| f.check("investorRate", PercentRate::parse(v)));
+        let loan_rate = f.required("loanRate").and_then(|v| f.check("loanRate", PercentRate::parse(v)));
         if let (Some(investor), Some(loan)) = (investor_rate, loan_rate) {
             if investor > loan {
                 f.fail::<()>("investorRate", "must not exceed loanRate");
@@ -163,16 +169,18 @@ impl Claim {
         }
 
         let unit = f
-            .one_of(
-                "termUnit",
-                &[("DAY", TermUnit::Day), ("MONTH", TermUnit::Month)],
-            )
+            .one_of("termUnit", &[("DAY", TermUnit::Day), ("MONTH", TermUnit::Month)])
             .map(|u| u.unwrap_or(TermUnit::Day));
         let term = f.required("term").and_then(|v| {
-            let count = v
-                .as_u64()
-                .ok_or("must be a positive integer")
-                .and_then(|n| u32::try_from(n).map_err(|_| "is too large"));
+            let count = match v {
+                Value::Number(n) => match n.as_u64() {
+                    Some(n) => u32::try_from(n).map_err(|_| "is too large"),
+                    None if n.to_string().starts_with('-') => Err("must be at least 1"),
+                    None if n.to_string().contains(['.', 'e', 'E']) => Err("must be a whole number"),
+                    None => Err("is too large"),
+                },
+                _ => Err("must be an integer"),
+            };
             let count = f.check("term", count)?;
             match unit {
                 Some(unit) => f.check("term", Term::new(count, unit)),
@@ -183,10 +191,7 @@ impl Claim {
         let method = f
             .one_of(
                 "repaymentMethod",
-                &[
-                    ("BULLET", RepaymentMethod::Bullet),
-                    ("EQUAL_INSTALLMENT", RepaymentMethod::EqualInstallment),
-                ],
+                &[("BULLET", RepaymentMethod::Bullet), ("EQUAL_INSTALLMENT", RepaymentMethod::EqualInstallment)],
             )
             .and_then(|method| {
                 let unit = unit?;
@@ -201,13 +206,7 @@ impl Claim {
                 }
             });
         let loan_type = f
-            .one_of(
-                "loanType",
-                &[
-                    ("CONSUMER", LoanType::Consumer),
-                    ("PRODUCTIVE", LoanType::Productive),
-                ],
-            )
+            .one_of("loanType", &[("CONSUMER", LoanType::Consumer), ("PRODUCTIVE", LoanType::Productive)])
             .map(|t| t.unwrap_or(LoanType::Consumer));
 
         let source = match f.optional("source") {
@@ -219,41 +218,21 @@ impl Claim {
             },
         };
 
-        let bank_code = f.required("bankCode").and_then(|v| {
-            let code = v
-                .as_str()
-                .filter(|c| rules.bank_codes.iter().any(|known| known == c));
-            f.check(
-                "bankCode",
-                code.map(str::to_owned)
-                    .ok_or("is not a supported bank code"),
-            )
-        });
-        let account_no = f.required("bankAccountNo").and_then(|v| {
-            let no = v
-                .as_str()
-                .filter(|s| (5..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or("must be 5 to 20 digits");
-            f.check("bankAccountNo", no.map(str::to_owned))
-        });
+        let bank = f.bank_account(&rules.bank_codes);
         let listed_at = f.required("listedAt").and_then(|v| {
             let parsed = v
                 .as_str()
                 .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .ok_or(
-                    "must be an RFC 3339 date-time with an offset, e.g. 2026-11-21T15:40:00+07:00",
-                );
+                .ok_or("must be an RFC 3339 date-time with an offset, e.g. 2026-11-21T15:40:00+07:00");
             f.check("listedAt", parsed)
         });
 
-        let mut errors = f.errors;
+        let errors = f.errors;
         match (
             claim_no,
             loan_purpose,
             risk_grade,
             borrower_uuid,
-            bank_name,
-            account_name,
             amount,
             upfront_fee,
             investor_rate,
@@ -262,8 +241,7 @@ impl Claim {
             method,
             loan_type,
             source,
-            bank_code,
-            account_no,
+            bank,
             listed_at,
         ) {
             (
@@ -271,8 +249,6 @@ impl Claim {
                 Some(loan_purpose),
                 Some(risk_grade),
                 Some(borrower_uuid),
-                Some(bank_name),
-                Some(account_name),
                 Some(amount),
                 Some(upfront_fee),
                 Some(investor_rate),
@@ -281,8 +257,7 @@ impl Claim {
                 Some(repayment_method),
                 Some(loan_type),
                 Some(source),
-                Some(bank_code),
-                Some(account_no),
+                Some(bank),
                 Some(listed_at),
             ) if errors.is_empty() => Ok(Claim {
                 claim_no,
@@ -298,18 +273,9 @@ impl Claim {
                 upfront_fee,
                 listed_at,
                 borrower_uuid,
-                bank: BankAccount {
-                    bank_code,
-                    bank_name,
-                    account_no,
-                    account_name,
-                },
+                bank,
             }),
-            _ => {
-                errors.sort_by(|a, b| a.field.cmp(&b.field));
-                errors.dedup_by(|a, b| a.field == b.field);
-                Err(errors)
-            }
+            _ => Err(super::fields::sorted(errors)),
         }
     }
 
@@ -333,7 +299,7 @@ impl Claim {
             "loanType": self.loan_type,
             "amount": self.amount,
             "upfrontFee": self.upfront_fee,
-            "listedAt": self.listed_at.to_rfc3339(),
+            "listedAt": self.listed_at.with_timezone(&chrono::Utc).to_rfc3339(),
             "borrowerUuid": self.borrower_uuid,
             "bankCode": self.bank.bank_code,
             "bankName": self.bank.bank_name,
@@ -345,63 +311,5 @@ impl Claim {
     /// SHA-256 of the canonical content: equal for the same claim however it was formatted.
     pub fn content_hash(&self) -> String {
         hex::encode(Sha256::digest(self.canonical().to_string()))
-    }
-}
-
-/// Reads fields out of the request object, collecting one error per offending field.
-struct Fields<'a> {
-    object: &'a Map<String, Value>,
-    errors: Vec<FieldError>,
-}
-
-impl<'a> Fields<'a> {
-    fn fail<T>(&mut self, field: &str, reason: &str) -> Option<T> {
-        self.errors.push(FieldError::new(field, reason));
-        None
-    }
-
-    fn check<T>(&mut self, field: &str, result: Result<T, &str>) -> Option<T> {
-        result.map_err(|reason| self.fail::<T>(field, reason)).ok()
-    }
-
-    /// Absent and `null` both mean "not sent".
-    fn optional(&self, field: &str) -> Option<&'a Value> {
-        self.object.get(field).filter(|v| !v.is_null())
-    }
-
-    fn required(&mut self, field: &str) -> Option<&'a Value> {
-        let value = self.optional(field);
-        if value.is_none() {
-            self.fail::<()>(field, "is required");
-        }
-        value
-    }
-
-    fn text(&mut self, field: &str) -> Option<String> {
-        let value = self.required(field)?;
-        let text = match value.as_str() {
-            None => Err("must be a string"),
-            Some(s) if s.trim().is_empty() => Err("must not be blank"),
-            Some(s) if s.len() > MAX_TEXT_LEN => Err("must be at most 256 bytes"),
-            Some(s) => Ok(s.to_owned()),
-        };
-        self.check(field, text)
-    }
-
-    /// An optional enumerated field: `Some(None)` when absent, `None` when invalid.
-    fn one_of<T: Copy>(&mut self, field: &str, choices: &[(&str, T)]) -> Option<Option<T>> {
-        let Some(value) = self.optional(field) else {
-            return Some(None);
-        };
-        let found = value
-            .as_str()
-            .and_then(|s| choices.iter().find(|(name, _)| *name == s));
-        match found {
-            Some((_, choice)) => Some(Some(*choice)),
-            None => {
-                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-                self.fail(field, &format!("must be one of {}", names.join(", ")))
-            }
-        }
     }
 }

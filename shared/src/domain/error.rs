@@ -12,10 +12,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> FieldError {
-        FieldError {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        FieldError { field: field.into(), reason: reason.into() }
     }
 }
 
@@ -25,6 +22,8 @@ pub enum ApiError {
     InvalidRequest(Vec<FieldError>),
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -38,6 +37,9 @@ pub enum ApiError {
     /// The claim costs the borrower more than the regulator allows; `data` carries the figures.
     #[error("total cost exceeds the regulatory cap")]
     RateCapExceeded(Value),
+    /// A partner we depend on did not answer; worth retrying later.
+    #[error("{0} is unavailable, try again later")]
+    Unavailable(&'static str),
     #[error("internal error")]
     Internal(String),
 }

@@ -9,6 +9,7 @@ use super::record::ClaimRecord;
 use super::schedule::Schedule;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// Jakarta (WIB, UTC+7, no daylight saving): the calendar the SPEC's dates are read in.
 pub fn jakarta() -> FixedOffset {
@@ -28,41 +29,40 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Validates, prices and checks a claim without storing it.
+/// How far in the future `listedAt` may be: the originator's clock may run a little fast.
+const LISTED_AT_LEEWAY_MINUTES: i64 = 5;
+
+/// Validates, prices and checks a claim without storing it. The cost cap is the stricter of
+/// the caps in force on `listedAt`'s date and on `now`'s date, so backdating never helps.
 pub fn assess(
     policy: &IntakePolicy,
     partner: &str,
     body: &Value,
+    now: DateTime<Utc>,
 ) -> Result<(Claim, Schedule), ApiError> {
-    let claim =
-        Claim::parse(body, &policy.claim_rules, partner).map_err(ApiError::InvalidRequest)?;
-    let schedule = Schedule::build(
-        policy.claim_rules.currency,
-        claim.amount,
-        claim.loan_rate,
-        claim.term,
-        claim.repayment_method,
-    );
+    let claim = Claim::parse(body, &policy.claim_rules, partner).map_err(ApiError::InvalidRequest)?;
+    if claim.listed_at > now + chrono::Duration::minutes(LISTED_AT_LEEWAY_MINUTES) {
+        return Err(ApiError::invalid("listedAt", "must not be in the future"));
+    }
+    let schedule =
+        Schedule::build(policy.claim_rules.currency, claim.amount, claim.loan_rate, claim.term, claim.repayment_method);
     let listed_on = claim.listed_at.with_timezone(&jakarta()).date_naive();
+    let today = now.with_timezone(&jakarta()).date_naive();
     let total_cost = schedule.total_interest() + claim.upfront_fee;
-    policy
-        .cost_caps
-        .check(
-            claim.loan_type,
-            claim.amount,
-            total_cost,
-            claim.term.cap_days(),
-            listed_on,
-        )
-        .map_err(|breach| {
-            ApiError::RateCapExceeded(json!({
-                "totalCost": breach.total_cost,
-                "dailyCostPercent": breach.daily_cost_percent.to_string(),
-                "capPercent": breach.cap_percent.to_string(),
-                "capFrom": breach.cap_from,
-                "maxTotalCostPercentOfAmount": "100",
-            }))
-        })?;
+    for day in [listed_on, today] {
+        policy.cost_caps.check(claim.loan_type, claim.amount, total_cost, claim.term.cap_days(), day).map_err(
+            |breach| {
+                ApiError::RateCapExceeded(json!({
+                    "rule": breach.rule,
+                    "totalCost": breach.total_cost,
+                    "dailyCostPercent": breach.daily_cost_percent.to_string(),
+                    "capPercent": breach.cap_percent.to_string(),
+                    "capFrom": breach.cap_from,
+                    "maxTotalCostPercentOfAmount": "100",
+                }))
+            },
+        )?;
+    }
     Ok((claim, schedule))
 }
 
@@ -75,13 +75,14 @@ pub async fn receive_claim(
     body: &Value,
     now: DateTime<Utc>,
 ) -> Result<ClaimRecord, ApiError> {
-    let (claim, schedule) = assess(policy, partner, body)?;
-    let record = ClaimRecord::listed(claim, schedule, now);
+    let (claim, schedule) = match assess(policy, partner, body, now) {
+        Ok(assessed) => assessed,
+        Err(refusal) => return replay_if_resent(store, partner, body, refusal).await,
+    };
+    let record = ClaimRecord::listed(claim, schedule, now, request_hash(body));
     match store.insert_claim(&record).await? {
         Insert::Created => Ok(record),
-        Insert::AlreadyExists(existing) if existing.content_hash == record.content_hash => {
-            Ok(*existing)
-        }
+        Insert::AlreadyExists(existing) if existing.content_hash == record.content_hash => Ok(*existing),
         Insert::AlreadyExists(_) => Err(ApiError::Conflict(format!(
             "claim {} was already received with different content",
             record.claim.claim_no
@@ -89,16 +90,41 @@ pub async fn receive_claim(
     }
 }
 
-/// Interface 7: a partner sees only its own claims.
-pub async fn find_claim(
+/// SHA-256 of the request with keys sorted: the same JSON, however its keys were ordered.
+pub fn request_hash(body: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let ordered: std::collections::BTreeMap<&String, Value> =
+                    map.iter().map(|(k, v)| (k, sorted(v))).collect();
+                json!(ordered)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    hex::encode(Sha256::digest(sorted(body).to_string()))
+}
+
+/// A claim refused by today's rules may still be an exact resend of one accepted under
+/// yesterday's configuration: then the original answer stands.
+async fn replay_if_resent(
     store: &impl ClaimStore,
     partner: &str,
-    claim_no: &str,
+    body: &Value,
+    refusal: ApiError,
 ) -> Result<ClaimRecord, ApiError> {
-    let claim_no =
-        ClaimNo::parse(claim_no).map_err(|reason| ApiError::invalid("claimNo", reason))?;
-    store
-        .get_claim(partner, &claim_no)
-        .await?
-        .ok_or(ApiError::NotFound("claim"))
+    let Some(claim_no) = body.get("claimNo").and_then(Value::as_str).and_then(|c| ClaimNo::parse(c).ok()) else {
+        return Err(refusal);
+    };
+    match store.get_claim(partner, &claim_no).await? {
+        Some(stored) if stored.request_hash == request_hash(body) => Ok(stored),
+        _ => Err(refusal),
+    }
+}
+
+/// Interface 7: a partner sees only its own claims.
+pub async fn find_claim(store: &impl ClaimStore, partner: &str, claim_no: &str) -> Result<ClaimRecord, ApiError> {
+    let claim_no = ClaimNo::parse(claim_no).map_err(|reason| ApiError::invalid("claimNo", reason))?;
+    store.get_claim(partner, &claim_no).await?.ok_or(ApiError::NotFound("claim"))
 }

@@ -13,23 +13,16 @@ pub struct Currency {
 }
 
 impl Currency {
-    pub const IDR: Currency = Currency {
-        code: "IDR",
-        minor_units: 0,
-    };
+    pub const IDR: Currency = Currency { code: "IDR", minor_units: 0 };
 
     /// Half-up rounding to the currency's smallest unit (`hu()` in the SPEC).
     pub fn round_half_up(&self, value: Decimal) -> Decimal {
-        value
-            .round_dp_with_strategy(self.minor_units, RoundingStrategy::MidpointAwayFromZero)
-            .normalize()
+        value.round_dp_with_strategy(self.minor_units, RoundingStrategy::MidpointAwayFromZero).normalize()
     }
 
     /// Rounding down to the smallest unit (investor shares).
     pub fn floor(&self, value: Decimal) -> Decimal {
-        value
-            .round_dp_with_strategy(self.minor_units, RoundingStrategy::ToZero)
-            .normalize()
+        value.round_dp_with_strategy(self.minor_units, RoundingStrategy::ToZero).normalize()
     }
 
     /// Parses an amount sent as a JSON string (`"1500000"`) or an exactly converting JSON
@@ -39,20 +32,22 @@ impl Currency {
             Value::String(s) => s.clone(),
             Value::Number(n) => match n.as_u64() {
                 Some(int) => int.to_string(),
-                None => return Err("must be a non-negative whole amount"),
+                None => return Err(number_fault(n)),
             },
             _ => return Err("must be an amount string such as \"1500000\""),
         };
-        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-        let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if text.len() > MAX_AMOUNT_TEXT {
+            return Err("is too long");
+        }
         if text.starts_with('-') {
             return Err("must not be negative");
         }
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) {
             return Err("must be a plain decimal number without sign or exponent");
         }
-        if text.contains('.') && (fraction.is_empty() || fraction.len() > self.minor_units as usize)
-        {
+        if text.contains('.') && (fraction.is_empty() || fraction.len() > self.minor_units as usize) {
             return Err(if self.minor_units == 0 {
                 "must be a whole amount (no fraction)"
             } else {
@@ -62,11 +57,22 @@ impl Currency {
         if whole.trim_start_matches('0').len() > MAX_AMOUNT_DIGITS {
             return Err("is too large");
         }
-        text.parse::<Decimal>()
-            .map(|d| Money(d.normalize()))
-            .map_err(|_| "is not a valid amount")
+        text.parse::<Decimal>().map(|d| Money(d.normalize())).map_err(|_| "is not a valid amount")
     }
 }
+
+/// Why a JSON number is not an acceptable amount, read from its text (never as a float).
+fn number_fault(n: &serde_json::Number) -> &'static str {
+    let text = n.to_string();
+    if text.starts_with('-') {
+        "must not be negative"
+    } else {
+        "must be a whole amount of at most 15 digits, sent as a string or an integer"
+    }
+}
+
+/// Longest amount text looked at: longer input is refused before any parsing.
+const MAX_AMOUNT_TEXT: usize = 32;
 
 /// Whole amounts stay far below `Decimal`'s 28 digits, so schedule arithmetic never overflows.
 const MAX_AMOUNT_DIGITS: usize = 15;
@@ -131,13 +137,22 @@ impl PercentRate {
             Value::Number(n) if n.is_u64() => n.to_string(),
             _ => return Err("must be a percent string such as \"18.25\""),
         };
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return Err("must be a plain decimal percent without sign or exponent");
+        if text.len() > 16 {
+            return Err("is too long");
         }
-        let rate: Decimal = text.parse().map_err(|_| "is not a valid percent")?;
-        if rate.normalize().scale() > Self::MAX_DECIMALS {
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !digits_only(whole)
+            || !digits_only(fraction)
+            || (text.contains('.') && fraction.is_empty())
+        {
+            return Err("must be a plain decimal percent such as \"18.25\" (no sign or exponent)");
+        }
+        if fraction.trim_end_matches('0').len() > Self::MAX_DECIMALS as usize {
             return Err("has more than 4 decimals");
         }
+        let rate: Decimal = text.parse().map_err(|_| "is not a valid percent")?;
         if rate <= Decimal::ZERO {
             return Err("must be greater than 0");
         }
@@ -197,6 +212,7 @@ mod tests {
             json!(null),
             json!(true),
             json!("1000000000000000000"),
+            json!(format!("{}1", "0".repeat(60_000))),
         ] {
             assert!(amount(bad.clone()).is_err(), "{bad} must be refused");
         }
@@ -205,15 +221,9 @@ mod tests {
     #[test]
     fn half_up_rounds_midpoints_away_from_zero() {
         let idr = Currency::IDR;
-        assert_eq!(
-            idr.round_half_up(Decimal::new(5_178_082, 2)),
-            Decimal::new(51_781, 0)
-        );
+        assert_eq!(idr.round_half_up(Decimal::new(5_178_082, 2)), Decimal::new(51_781, 0));
         assert_eq!(idr.round_half_up(Decimal::new(25, 1)), Decimal::new(3, 0));
-        assert_eq!(
-            idr.round_half_up(Decimal::new(2_4999, 4)),
-            Decimal::new(2, 0)
-        );
+        assert_eq!(idr.round_half_up(Decimal::new(2_4999, 4)), Decimal::new(2, 0));
         assert_eq!(idr.floor(Decimal::new(2_9999, 4)), Decimal::new(2, 0));
     }
 
@@ -224,14 +234,7 @@ mod tests {
         assert_eq!(ok(json!("8")), Ok("8".into()));
         assert_eq!(ok(json!("100")), Ok("100".into()));
         assert_eq!(ok(json!("12.1234")), Ok("12.1234".into()));
-        for bad in [
-            json!("0"),
-            json!("240"),
-            json!("12.12345"),
-            json!("-1"),
-            json!(18.25),
-            json!("1e1"),
-        ] {
+        for bad in [json!("0"), json!("240"), json!("12.12345"), json!("-1"), json!(18.25), json!("1e1")] {
             assert!(ok(bad.clone()).is_err(), "{bad} must be refused");
         }
     }

@@ -33,16 +33,19 @@ pub enum Transition {
 pub trait ClaimStore {
     /// Creates the claim unless one with the same source and number exists, in one
     /// conditional write; returns the stored one otherwise.
-    fn insert_claim(
-        &self,
-        record: &ClaimRecord,
-    ) -> impl Future<Output = Result<Insert, StoreError>> + Send;
+    fn insert_claim(&self, record: &ClaimRecord) -> impl Future<Output = Result<Insert, StoreError>> + Send;
 
     fn get_claim(
         &self,
         source: &str,
         claim_no: &ClaimNo,
     ) -> impl Future<Output = Result<Option<ClaimRecord>, StoreError>> + Send;
+
+    /// Every claim now in `status`, oldest first (eventually consistent: an index).
+    fn claims_in_status(
+        &self,
+        status: ClaimStatus,
+    ) -> impl Future<Output = Result<Vec<ClaimRecord>, StoreError>> + Send;
 
     /// Moves the claim from `from` (at `version`) to `change.status`, appending to its history,
     /// in one conditional write.
@@ -62,4 +65,159 @@ pub trait NonceStore {
         nonce: &str,
         expires_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Result of registering an investor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    Created,
+    /// An investor with this NIK exists already.
+    Existing(Box<super::investor::Investor>),
+    /// The phone belongs to another investor.
+    PhoneTaken,
+}
+
+pub trait InvestorStore {
+    /// Creates the investor and claims its phone, in one transaction.
+    fn register_investor(
+        &self,
+        investor: &super::investor::Investor,
+    ) -> impl Future<Output = Result<Registered, StoreError>> + Send;
+
+    fn get_investor(
+        &self,
+        investor_id: &str,
+    ) -> impl Future<Output = Result<Option<super::investor::Investor>, StoreError>> + Send;
+
+    /// The investor id holding a phone (by keyed hash).
+    fn investor_with_phone(&self, phone_hash: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// Result of placing an investment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    Placed,
+    /// The same order was placed before (same investment id): its investment as stored.
+    AlreadyPlaced(Box<super::funding::Investment>),
+    /// No room left on the claim, or it is no longer open.
+    NoRoom,
+}
+
+pub trait FundingStore {
+    /// In one transaction: reserves the amount on the claim (only while it stays within the
+    /// claim amount and the claim is open), writes the investment and its collection movement,
+    /// and counts the investment as active for the investor.
+    fn place_investment(
+        &self,
+        claim: &ClaimRecord,
+        investment: &super::funding::Investment,
+        movement: &super::movement::Movement,
+    ) -> impl Future<Output = Result<Placement, StoreError>> + Send;
+
+    fn investments(
+        &self,
+        claim: &super::movement::ClaimKey,
+    ) -> impl Future<Output = Result<Vec<super::funding::Investment>, StoreError>> + Send;
+
+    fn get_investment(
+        &self,
+        claim: &super::movement::ClaimKey,
+        investment_id: &str,
+    ) -> impl Future<Output = Result<Option<super::funding::Investment>, StoreError>> + Send;
+
+    fn get_movement(
+        &self,
+        serial: &str,
+    ) -> impl Future<Output = Result<Option<super::movement::Movement>, StoreError>> + Send;
+}
+
+/// The FIFO queue of payment steps, grouped by claim so one claim's steps never race.
+pub trait StepQueue {
+    fn enqueue(
+        &self,
+        claim: &super::movement::ClaimKey,
+        step: &super::steps::Step,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The originator's interfaces the hub calls (2, 3, 6).
+pub trait Originator {
+    /// Interface 3: does this person have an active loan with the originator?
+    fn has_active_loan(
+        &self,
+        nik: &super::people::Nik,
+        phone: &super::people::Phone,
+    ) -> impl Future<Output = Result<bool, PartnerError>> + Send;
+}
+
+/// A partner call that did not produce an answer we can use.
+#[derive(Debug, thiserror::Error)]
+pub enum PartnerError {
+    #[error("partner not configured: {0}")]
+    NotConfigured(&'static str),
+    #[error("partner unreachable: {0}")]
+    Unreachable(String),
+    #[error("partner answered {status}: {body}")]
+    Refused { status: u16, body: String },
+}
+
+/// Result of moving a pending movement to its final status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    Applied,
+    /// Someone settled it first; read it again.
+    AlreadySettled,
+    /// A payout would take the claim's escrow below zero: refused, nothing written.
+    InsufficientEscrow,
+}
+
+pub trait MovementStore {
+    /// In one transaction: the movement leaves `PENDING` for `status`; a succeeded movement
+    /// also posts its ledger entry and moves the claim's escrow balance (never below zero).
+    fn settle_movement(
+        &self,
+        movement: &super::movement::Movement,
+        status: super::movement::MovementStatus,
+        failure_reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Settled, StoreError>> + Send;
+
+    /// Keeps a report that contradicts a final status, for an operator.
+    fn record_contradiction(
+        &self,
+        serial: &str,
+        reported: super::movement::MovementStatus,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The payment platform's interfaces the hub calls (8, 9, 12).
+pub trait PaymentPlatform {
+    /// Interface 8 or 9 for a pending movement, with the account on the other side. Answers
+    /// the movement's status at the platform (idempotent on the serial).
+    fn request_movement(
+        &self,
+        movement: &super::movement::Movement,
+        party: &super::claim::BankAccount,
+    ) -> impl Future<Output = Result<super::movement::MovementStatus, PartnerError>> + Send;
+}
+
+pub trait CollectionStore {
+    /// In one transaction: the investment becomes `SUCCEEDED` (only if still pending) and the
+    /// claim (only if still at `claim.version`) takes `funded` as its funded amount, moving to
+    /// `change` when given.
+    fn record_collected(
+        &self,
+        claim: &ClaimRecord,
+        investment: &super::funding::Investment,
+        funded: super::money::Money,
+        change: Option<&StatusChange>,
+    ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
+
+    /// In one transaction: the investment becomes `FAILED` (only if still pending), its share
+    /// of the claim is released and the investor has one active investment less.
+    fn release_investment(
+        &self,
+        investment: &super::funding::Investment,
+    ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
 }

@@ -24,11 +24,15 @@ pub struct Repaid {
 pub struct ClaimRecord {
     pub claim: Claim,
     pub content_hash: String,
+    /// SHA-256 of the request as sent (keys sorted), to recognise an exact resend.
+    pub request_hash: String,
     pub schedule: Schedule,
     pub status: ClaimStatus,
     pub history: Vec<StatusChange>,
     pub accepted_at: DateTime<Utc>,
     pub funded_amount: Money,
+    /// Pending plus succeeded investments: what is no longer open.
+    pub subscribed: Money,
     pub repaid: Repaid,
     /// Bumped by every write; conditional updates compare it.
     pub version: u64,
@@ -36,18 +40,17 @@ pub struct ClaimRecord {
 
 impl ClaimRecord {
     /// A newly accepted claim: `LISTED` now.
-    pub fn listed(claim: Claim, schedule: Schedule, now: DateTime<Utc>) -> ClaimRecord {
+    pub fn listed(claim: Claim, schedule: Schedule, now: DateTime<Utc>, request_hash: String) -> ClaimRecord {
         ClaimRecord {
             content_hash: claim.content_hash(),
+            request_hash,
             claim,
             schedule,
             status: ClaimStatus::Listed,
-            history: vec![StatusChange {
-                status: ClaimStatus::Listed,
-                at: now,
-            }],
+            history: vec![StatusChange { status: ClaimStatus::Listed, at: now }],
             accepted_at: now,
             funded_amount: Money::ZERO,
+            subscribed: Money::ZERO,
             repaid: Repaid::default(),
             version: 1,
         }

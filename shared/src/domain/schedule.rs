@@ -95,11 +95,7 @@ impl Schedule {
                     TermUnit::Month => Decimal::from(100 * 12),
                 };
                 let interest = currency.round_half_up(principal * r * count / per_year);
-                vec![Installment {
-                    installment_no: 1,
-                    principal: amount,
-                    interest: Money::from_decimal(interest),
-                }]
+                vec![Installment { installment_no: 1, principal: amount, interest: Money::from_decimal(interest) }]
             }
             (RepaymentMethod::EqualInstallment, _) => annuity(currency, principal, r, term.count()),
         };
@@ -107,18 +103,11 @@ impl Schedule {
     }
 
     pub fn total_interest(&self) -> Money {
-        self.installments
-            .iter()
-            .fold(Money::ZERO, |sum, i| sum + i.interest)
+        self.installments.iter().fold(Money::ZERO, |sum, i| sum + i.interest)
     }
 }
 
-fn annuity(
-    currency: Currency,
-    principal: Decimal,
-    rate_percent: Decimal,
-    months: u32,
-) -> Vec<Installment> {
+fn annuity(currency: Currency, principal: Decimal, rate_percent: Decimal, months: u32) -> Vec<Installment> {
     let per_month = Decimal::from(100 * 12);
     let m = rate_percent / per_month;
     // payment = P*m / (1 - (1+m)^-n) = P*m*g / (g - 1) with g = (1+m)^n.
@@ -128,11 +117,7 @@ fn annuity(
     (1..=months)
         .map(|k| {
             let interest = currency.round_half_up(balance * rate_percent / per_month);
-            let principal_k = if k == months {
-                balance
-            } else {
-                payment - interest
-            };
+            let principal_k = if k == months { balance } else { payment - interest };
             balance -= principal_k;
             Installment {
                 installment_no: k,
@@ -168,11 +153,7 @@ mod tests {
         );
         assert_eq!(
             s.installments,
-            vec![Installment {
-                installment_no: 1,
-                principal: money(5_000_000),
-                interest: money(51_781)
-            }]
+            vec![Installment { installment_no: 1, principal: money(5_000_000), interest: money(51_781) }]
         );
     }
 
@@ -203,22 +184,11 @@ mod tests {
         let got: Vec<(i64, i64)> = s
             .installments
             .iter()
-            .map(|i| {
-                (
-                    i.principal.value().try_into().unwrap(),
-                    i.interest.value().try_into().unwrap(),
-                )
-            })
+            .map(|i| (i.principal.value().try_into().unwrap(), i.interest.value().try_into().unwrap()))
             .collect();
         // balance 1,200,000 -> 803,973 -> 403,986 -> 0; the last instalment takes the rest
-        assert_eq!(
-            got,
-            vec![(396_027, 12_000), (399_987, 8_040), (403_986, 4_040)]
-        );
-        let principal_sum = s
-            .installments
-            .iter()
-            .fold(Money::ZERO, |a, i| a + i.principal);
+        assert_eq!(got, vec![(396_027, 12_000), (399_987, 8_040), (403_986, 4_040)]);
+        let principal_sum = s.installments.iter().fold(Money::ZERO, |a, i| a + i.principal);
         assert_eq!(principal_sum, money(1_200_000));
     }
 

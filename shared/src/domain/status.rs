@@ -56,10 +56,7 @@ impl ClaimStatus {
 
     /// Final states: nothing moves after them.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            ClaimStatus::Settled | ClaimStatus::ListingFailed | ClaimStatus::DisburseFailed
-        )
+        matches!(self, ClaimStatus::Settled | ClaimStatus::ListingFailed | ClaimStatus::DisburseFailed)
     }
 
     /// The transitions the lifecycle allows; every status change is checked against this.
@@ -111,9 +108,7 @@ mod tests {
 
     #[test]
     fn happy_path_and_side_exits_are_allowed_and_nothing_leaves_a_final_state() {
-        let path = [
-            Listed, Funding, Funded, Disbursing, Disbursed, Repaying, Repaid, Settled,
-        ];
+        let path = [Listed, Funding, Funded, Disbursing, Disbursed, Repaying, Repaid, Settled];
         for pair in path.windows(2) {
             assert!(pair[0].can_move_to(pair[1]), "{} -> {}", pair[0], pair[1]);
         }
@@ -122,12 +117,7 @@ mod tests {
         assert!(!Listed.can_move_to(Disbursed));
         assert!(!Funded.can_move_to(ListingFailed));
         for done in ClaimStatus::ALL.into_iter().filter(|s| s.is_final()) {
-            assert!(
-                ClaimStatus::ALL
-                    .into_iter()
-                    .all(|next| !done.can_move_to(next)),
-                "{done}"
-            );
+            assert!(ClaimStatus::ALL.into_iter().all(|next| !done.can_move_to(next)), "{done}");
         }
     }
 }

@@ -1,16 +1,13 @@
 //! The answers of interfaces 1 and 7. Amounts are strings.
 
+use super::funding::{FundingRules, Investment, listing_closes_at, open_amount};
 use super::record::ClaimRecord;
 use serde_json::{Value, json};
 
 /// Interface 1's answer: the claim as accepted. A replay renders the same stored record, so
 /// it answers byte for byte what the first call did.
 pub fn intake_answer(record: &ClaimRecord) -> Value {
-    let accepted = record
-        .history
-        .first()
-        .map(|c| c.status)
-        .unwrap_or(record.status);
+    let accepted = record.history.first().map(|c| c.status).unwrap_or(record.status);
     json!({
         "claimNo": record.claim.claim_no.as_str(),
         "status": accepted,
@@ -49,5 +46,41 @@ pub fn status_answer(record: &ClaimRecord) -> Value {
             "overdueFee": record.repaid.overdue_fee,
         },
         "statusHistory": record.history.iter().map(|c| json!({"status": c.status, "at": c.at})).collect::<Vec<_>>(),
+    })
+}
+
+/// A listing as investors see it: the loan's terms, never the borrower's NIK, phone, name or
+/// account.
+pub fn listing(record: &ClaimRecord, rules: &FundingRules) -> Value {
+    let claim = &record.claim;
+    json!({
+        "claimNo": claim.claim_no.as_str(),
+        "source": claim.source,
+        "status": record.status,
+        "riskGrade": claim.risk_grade,
+        "loanPurpose": claim.loan_purpose,
+        "loanType": claim.loan_type,
+        "amount": claim.amount,
+        "openAmount": open_amount(record),
+        "investorRate": claim.investor_rate,
+        "term": claim.term.count(),
+        "termUnit": claim.term.unit(),
+        "repaymentMethod": claim.repayment_method,
+        "listedAt": claim.listed_at.to_rfc3339(),
+        "closesAt": listing_closes_at(record, rules),
+    })
+}
+
+/// An investment as the investor front end sees it.
+pub fn investment(investment: &Investment) -> Value {
+    json!({
+        "investmentId": investment.investment_id,
+        "investorId": investment.investor_id,
+        "claimNo": investment.claim.claim_no.as_str(),
+        "source": investment.claim.source,
+        "amount": investment.amount,
+        "status": investment.status,
+        "serialNo": investment.serial,
+        "createdAt": investment.created_at,
     })
 }

@@ -1,0 +1,131 @@
+//! The DynamoDB adapter: one table, `pk`/`sk` keys, TTL on `expiresAt`.
+//!
+//! Items: a claim is `pk = CLAIM#<source>#<claimNo>`, `sk = CLAIM`; a seen nonce is
+//! `pk = NONCE#<partner>#<nonce>`, `sk = NONCE` with a TTL; an investor is
+//! `pk = INVESTOR#<id>`, `sk = INVESTOR`, and its phone is claimed by
+//! `pk = PHONE#<keyed hash>`, `sk = PHONE`. Money and rates are DynamoDB numbers, read back as
+//! `Decimal`. Every expression names attributes through `#aliases`, so reserved words such as
+//! `status` never appear in one.
+
+mod claims;
+mod funding;
+mod investors;
+mod nonces;
+
+pub use claims::claim_pk;
+
+use crate::domain::money::Money;
+use crate::domain::ports::StoreError;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+}
+
+fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// The per-item reasons DynamoDB gives for a cancelled transaction, in item order.
+fn cancellation_reasons<R>(
+    error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Vec<String> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn unavailable<E: std::error::Error>(e: E) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Typed reads out of an item; any surprise is `StoreError::Corrupt` naming the attribute.
+struct Reader<'a>(&'a Item);
+
+fn corrupt(name: &str, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("{name}: {what}"))
+}
+
+impl<'a> Reader<'a> {
+    fn get(&self, name: &str) -> Result<&'a AttributeValue, StoreError> {
+        self.0.get(name).ok_or_else(|| corrupt(name, "missing"))
+    }
+
+    fn s(&self, name: &str) -> Result<&'a str, StoreError> {
+        self.get(name)?.as_s().map(String::as_str).map_err(|_| corrupt(name, "not a string"))
+    }
+
+    fn n<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
+        let text = self.get(name)?.as_n().map_err(|_| corrupt(name, "not a number"))?;
+        text.parse().map_err(|_| corrupt(name, "unreadable number"))
+    }
+
+    fn money(&self, name: &str) -> Result<Money, StoreError> {
+        self.n::<Decimal>(name).map(Money::from_decimal)
+    }
+
+    fn named<T: DeserializeOwned>(&self, name: &str) -> Result<T, StoreError> {
+        serde_json::from_value(serde_json::Value::String(self.s(name)?.to_owned()))
+            .map_err(|_| corrupt(name, "unknown value"))
+    }
+
+    fn time(&self, name: &str) -> Result<DateTime<Utc>, StoreError> {
+        DateTime::parse_from_rfc3339(self.s(name)?)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| corrupt(name, "not an RFC 3339 time"))
+    }
+
+    fn list(&self, name: &str) -> Result<Vec<Reader<'a>>, StoreError> {
+        let list = self.get(name)?.as_l().map_err(|_| corrupt(name, "not a list"))?;
+        list.iter().map(|v| v.as_m().map(Reader).map_err(|_| corrupt(name, "entry not a map"))).collect()
+    }
+}

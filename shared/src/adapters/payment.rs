@@ -1,0 +1,57 @@
+//! The payment platform's interfaces over signed HTTP (docs/INTERFACES.md).
+
+use crate::domain::claim::BankAccount;
+use crate::domain::movement::{Movement, MovementKind, MovementStatus, Purpose};
+use crate::domain::ports::{PartnerError, PaymentPlatform};
+use crate::outbound::SignedClient;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct PaymentClient {
+    client: Option<SignedClient>,
+}
+
+impl PaymentClient {
+    /// `None` when the payment platform's URL is not configured: calls then fail clearly.
+    pub fn new(client: Option<SignedClient>) -> PaymentClient {
+        PaymentClient { client }
+    }
+}
+
+fn party_kind(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Investment | Purpose::Refund => "INVESTOR",
+        Purpose::Disbursement => "BORROWER",
+        Purpose::UpfrontFee => "INCOME",
+    }
+}
+
+impl PaymentPlatform for PaymentClient {
+    async fn request_movement(&self, movement: &Movement, party: &BankAccount) -> Result<MovementStatus, PartnerError> {
+        let client = self.client.as_ref().ok_or(PartnerError::NotConfigured("PAYMENT_URL"))?;
+        let account = json!({
+            "kind": party_kind(movement.purpose),
+            "bankCode": party.bank_code,
+            "accountNo": party.account_no,
+            "accountName": party.account_name,
+        });
+        let (path, role) = match movement.purpose.kind() {
+            MovementKind::Collection => ("/v1/collections", "payer"),
+            MovementKind::Payout => ("/v1/payouts", "payee"),
+        };
+        let body = json!({
+            "serialNo": movement.serial,
+            "amount": movement.amount,
+            "currency": "IDR",
+            role: account,
+            "purpose": movement.purpose,
+        })
+        .to_string();
+        let answer = client.call("POST", path, Some(body.as_bytes())).await.map_err(PartnerError::Unreachable)?;
+        let status = answer.data()["status"].as_str().and_then(|s| serde_json::from_value(json!(s)).ok());
+        match (answer.status, status) {
+            (200, Some(status)) => Ok(status),
+            (status, _) => Err(PartnerError::Refused { status, body: answer.code().to_owned() }),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Money movements through the payment platform (interfaces 8-12), their deterministic serial
+//! numbers, how a reported result settles one, and the double-entry ledger entries it posts.
+
+use super::claim::ClaimNo;
+use super::error::ApiError;
+use super::money::Money;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A claim, named the way every key names it: originator and claim number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClaimKey {
+    pub source: String,
+    pub claim_no: ClaimNo,
+}
+
+impl fmt::Display for ClaimKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.source, self.claim_no)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MovementKind {
+    Collection,
+    Payout,
+}
+
+/// What a movement is for; it fixes the serial's shape and the ledger accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Purpose {
+    /// Investor -> escrow (interface 8).
+    Investment,
+    /// Escrow -> borrower, amount minus upfront fee (interface 9).
+    Disbursement,
+    /// Escrow -> income, the upfront fee (interface 9).
+    UpfrontFee,
+    /// Escrow -> investor, a succeeded investment paid back in full (interface 9).
+    Refund,
+}
+
+impl Purpose {
+    pub fn kind(self) -> MovementKind {
+        match self {
+            Purpose::Investment => MovementKind::Collection,
+            Purpose::Disbursement | Purpose::UpfrontFee | Purpose::Refund => MovementKind::Payout,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MovementStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// The payment platform's idempotency key for a movement: derived from what the movement is
+/// for, so a retried step sends the same serial. `attempt` > 1 only after a transient failure.
+pub fn serial(purpose: Purpose, subject: &str, attempt: u32) -> String {
+    let prefix = match purpose {
+        Purpose::Investment => "COL-INV",
+        Purpose::Disbursement => "PAY-DIS",
+        Purpose::UpfrontFee => "PAY-FEE",
+        Purpose::Refund => "PAY-REF",
+    };
+    if attempt <= 1 { format!("{prefix}-{subject}") } else { format!("{prefix}-{subject}-R{attempt}") }
+}
+
+/// A ledger account (SPEC section 5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Account {
+    Escrow(String),
+    Income,
+    Investor(String),
+    Borrower(String),
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Account::Escrow(claim) => write!(f, "escrow:{claim}"),
+            Account::Income => f.write_str("income"),
+            Account::Investor(id) => write!(f, "investor:{id}"),
+            Account::Borrower(id) => write!(f, "borrower:{id}"),
+        }
+    }
+}
+
+/// One double-entry posting: `amount` leaves `credit` and arrives in `debit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub serial: String,
+    pub debit: Account,
+    pub credit: Account,
+    pub amount: Money,
+}
+
+/// A movement as the hub tracks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    pub serial: String,
+    pub purpose: Purpose,
+    pub claim: ClaimKey,
+    pub amount: Money,
+    pub status: MovementStatus,
+    /// The investor or borrower on the other side (`None` for the income account).
+    pub party: Option<String>,
+    pub investment_id: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+impl Movement {
+    /// The posting a succeeded movement makes. Failed movements post nothing.
+    pub fn entry(&self) -> Entry {
+        let escrow = Account::Escrow(self.claim.to_string());
+        let party = self.party.clone().unwrap_or_default();
+        let (debit, credit) = match self.purpose {
+            Purpose::Investment => (escrow, Account::Investor(party)),
+            Purpose::Disbursement => (Account::Borrower(party), escrow),
+            Purpose::UpfrontFee => (Account::Income, escrow),
+            Purpose::Refund => (Account::Investor(party), escrow),
+        };
+        Entry { serial: self.serial.clone(), debit, credit, amount: self.amount }
+    }
+}
+
+/// What a reported result (callback or status query) does to a movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// The movement moves from pending to this final status.
+    Apply(MovementStatus),
+    /// The same final status again: acknowledged, nothing changes.
+    Duplicate,
+    /// A different final status after a final one: never undone, recorded for an operator.
+    Contradiction { kept: MovementStatus, reported: MovementStatus },
+    /// Still pending at the payment platform: nothing to do yet.
+    StillPending,
+}
+
+/// Decides how a report settles a movement. The amount must match the movement exactly.
+pub fn settle(movement: &Movement, reported: MovementStatus, amount: Money) -> Result<Settlement, ApiError> {
+    if amount != movement.amount {
+        return Err(ApiError::Conflict(format!(
+            "amount {amount} does not match movement {} of {}",
+            movement.serial, movement.amount
+        )));
+    }
+    Ok(match (movement.status, reported) {
+        (_, MovementStatus::Pending) => Settlement::StillPending,
+        (MovementStatus::Pending, final_status) => Settlement::Apply(final_status),
+        (kept, reported) if kept == reported => Settlement::Duplicate,
+        (kept, reported) => Settlement::Contradiction { kept, reported },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    fn movement(purpose: Purpose, status: MovementStatus) -> Movement {
+        Movement {
+            serial: serial(purpose, "doit-C1", 1),
+            purpose,
+            claim: ClaimKey { source: "doit".into(), claim_no: ClaimNo::parse("C1").unwrap() },
+            amount: Money::from_decimal(Decimal::from(500_000)),
+            status,
+            party: Some("I-1".into()),
+            investment_id: None,
+            failure_reason: None,
+        }
+    }
+
+    #[test]
+    fn serials_are_deterministic_per_purpose_and_attempt() {
+        assert_eq!(serial(Purpose::Investment, "abc", 1), "COL-INV-abc");
+        assert_eq!(serial(Purpose::Disbursement, "doit-C1", 1), "PAY-DIS-doit-C1");
+        assert_eq!(serial(Purpose::Disbursement, "doit-C1", 2), "PAY-DIS-doit-C1-R2");
+        assert_eq!(Purpose::Refund.kind(), MovementKind::Payout);
+    }
+
+    #[test]
+    fn a_report_applies_once_and_never_undoes_a_final_status() {
+        use MovementStatus::*;
+        let amount = Money::from_decimal(Decimal::from(500_000));
+        let pending = movement(Purpose::Investment, Pending);
+        assert_eq!(settle(&pending, Succeeded, amount).unwrap(), Settlement::Apply(Succeeded));
+        assert_eq!(settle(&pending, Pending, amount).unwrap(), Settlement::StillPending);
+        let done = movement(Purpose::Investment, Succeeded);
+        assert_eq!(settle(&done, Succeeded, amount).unwrap(), Settlement::Duplicate);
+        assert_eq!(
+            settle(&done, Failed, amount).unwrap(),
+            Settlement::Contradiction { kept: Succeeded, reported: Failed }
+        );
+        let wrong = Money::from_decimal(Decimal::from(499_999));
+        assert!(matches!(settle(&pending, Succeeded, wrong), Err(ApiError::Conflict(_))));
+    }
+
+    #[test]
+    fn entries_move_money_through_the_claims_escrow() {
+        use MovementStatus::Succeeded;
+        let escrow = Account::Escrow("doit-C1".into());
+        let e = movement(Purpose::Investment, Succeeded).entry();
+        assert_eq!((e.debit, e.credit), (escrow.clone(), Account::Investor("I-1".into())));
+        let e = movement(Purpose::UpfrontFee, Succeeded).entry();
+        assert_eq!((e.debit, e.credit), (Account::Income, escrow.clone()));
+        let e = movement(Purpose::Refund, Succeeded).entry();
+        assert_eq!((e.debit, e.credit), (Account::Investor("I-1".into()), escrow));
+    }
+}

@@ -1,0 +1,104 @@
+//! Interfaces 10 and 11 (and the reconciler, which applies interface 12's answers the same
+//! way): a reported result settles a movement at most once.
+
+use super::error::{ApiError, FieldError};
+use super::fields::{Fields, sorted};
+use super::money::{Currency, Money};
+use super::movement::{MovementKind, MovementStatus, Settlement, settle};
+use super::ports::{FundingStore, MovementStore, Settled, StepQueue};
+use super::steps::Step;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// A payment platform's report on one movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub serial: String,
+    pub status: MovementStatus,
+    pub amount: Money,
+    pub failure_reason: Option<String>,
+}
+
+impl Report {
+    /// Parses a callback body; `kind` is what the route says the movement is.
+    pub fn parse(body: &Value, currency: Currency) -> Result<Report, ApiError> {
+        let object = body.as_object().ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
+        let mut f = Fields::new(object);
+        let serial = f.parsed("serialNo", |s| {
+            if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()) {
+                Ok(s.to_owned())
+            } else {
+                Err("must be 1 to 128 visible ASCII characters")
+            }
+        });
+        let status =
+            f.one_of("status", &[("SUCCEEDED", MovementStatus::Succeeded), ("FAILED", MovementStatus::Failed)]);
+        let status = match status {
+            Some(None) => f.fail("status", "is required"),
+            Some(Some(s)) => Some(s),
+            None => None,
+        };
+        let amount = f.required("amount").and_then(|v| {
+            let amount = currency.parse_amount(v);
+            f.check("amount", amount)
+        });
+        let failure_reason = f.optional("failureReason").and_then(Value::as_str).map(str::to_owned);
+        match (serial, status, amount) {
+            (Some(serial), Some(status), Some(amount)) if f.errors.is_empty() => {
+                Ok(Report { serial, status, amount, failure_reason })
+            }
+            _ => Err(ApiError::InvalidRequest(sorted(f.errors))),
+        }
+    }
+}
+
+/// Applies a report. `Ok(true)` when it changed the movement, `Ok(false)` when it was a
+/// duplicate, a contradiction (kept for an operator) or still pending.
+pub async fn apply_report<S>(
+    store: &S,
+    steps: &impl StepQueue,
+    kind: MovementKind,
+    report: &Report,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError>
+where
+    S: FundingStore + MovementStore + Sync,
+{
+    // Two reports racing: the loser reads the movement again and sees a duplicate.
+    let mut attempts = 0;
+    let (movement, applied) = loop {
+        attempts += 1;
+        let movement = store.get_movement(&report.serial).await?.ok_or(ApiError::NotFound("movement"))?;
+        if movement.purpose.kind() != kind {
+            return Err(ApiError::InvalidRequest(vec![FieldError::new(
+                "serialNo",
+                "names a movement of the other kind",
+            )]));
+        }
+        match settle(&movement, report.status, report.amount)? {
+            Settlement::Apply(status) => {
+                match store.settle_movement(&movement, status, report.failure_reason.as_deref(), now).await? {
+                    Settled::Applied => break (movement, true),
+                    Settled::AlreadySettled if attempts < 3 => continue,
+                    Settled::AlreadySettled => return Err(ApiError::Internal("movement keeps changing".into())),
+                    Settled::InsufficientEscrow => {
+                        tracing::error!(serial = %movement.serial, "payout reported succeeded but escrow is short");
+                        store.record_contradiction(&movement.serial, status, now).await?;
+                        return Ok(false);
+                    }
+                }
+            }
+            Settlement::Duplicate => break (movement, false),
+            Settlement::Contradiction { kept, reported } => {
+                tracing::warn!(serial = %movement.serial, ?kept, ?reported, "contradicting report kept for an operator");
+                store.record_contradiction(&movement.serial, reported, now).await?;
+                return Ok(false);
+            }
+            Settlement::StillPending => return Ok(false),
+        }
+    };
+    // Also after a duplicate: the first report's step may have been lost in a crash. Steps
+    // are idempotent, so sending one again is harmless.
+    steps.enqueue(&movement.claim, &Step::MovementSettled { serial: movement.serial.clone() }).await?;
+    Ok(applied)
+}

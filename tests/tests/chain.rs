@@ -1,0 +1,210 @@
+//! The money chain up to funding, against moto: collections requested with deterministic
+//! serials, interface 10 callbacks applied once (duplicates, contradictions, wrong amounts,
+//! unknown serials), the ledger and escrow, and the claim reaching FUNDING then FUNDED.
+
+use hub::adapters::sqs::SqsStepQueue;
+use hub::domain::chain;
+use hub::domain::claim::{BankAccount, ClaimNo};
+use hub::domain::funding::{self, InvestOrder, Investment, InvestmentStatus};
+use hub::domain::investor::{self, Investor};
+use hub::domain::money::Money;
+use hub::domain::movement::{ClaimKey, Movement, MovementStatus};
+use hub::domain::people::{Nik, Phone};
+use hub::domain::ports::{ClaimStore, FundingStore, InvestorStore, Originator, PartnerError, PaymentPlatform};
+use hub::domain::status::ClaimStatus;
+use hub::domain::steps::Step;
+use hub_tests::{PAY_SECRET, TestHub, accepted_case};
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::sync::Mutex;
+
+struct NoLoans;
+
+impl Originator for NoLoans {
+    async fn has_active_loan(&self, _: &Nik, _: &Phone) -> Result<bool, PartnerError> {
+        Ok(false)
+    }
+}
+
+/// Records what the hub asked of the payment platform and answers PENDING, as a platform that
+/// calls back later does.
+#[derive(Default)]
+struct RecordingPlatform(Mutex<Vec<(String, Money, String)>>);
+
+impl PaymentPlatform for RecordingPlatform {
+    async fn request_movement(&self, m: &Movement, party: &BankAccount) -> Result<MovementStatus, PartnerError> {
+        self.0.lock().unwrap().push((m.serial.clone(), m.amount, party.account_no.clone()));
+        Ok(MovementStatus::Pending)
+    }
+}
+
+fn rupiah(v: i64) -> Money {
+    Money::from_decimal(Decimal::from(v))
+}
+
+struct Setup {
+    hub: TestHub,
+    claim: ClaimKey,
+    people: Vec<Investor>,
+}
+
+async fn setup(amount: i64, investors: usize) -> Setup {
+    let mut hub = TestHub::spawn().await;
+    let sqs = aws_sdk_sqs::Client::new(&hub_tests::aws().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("steps-{}.fifo", uuid::Uuid::new_v4().simple()))
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    hub.app.steps = SqsStepQueue::new(sqs, Some(url));
+    let (mut request, _) = accepted_case();
+    request["claimNo"] = json!("CHAIN-1");
+    request["amount"] = json!(amount.to_string());
+    request["upfrontFee"] = json!("0");
+    assert_eq!(hub.post("/v1/claims", request.to_string()).send().await.code(), "OK");
+    let mut people = Vec::new();
+    for i in 0..investors {
+        let body = json!({"name": format!("Investor {i}"), "nik": format!("32010555069{i:05}"), "phone": format!("0813{i:08}"),
+            "bankCode": "BNI", "bankName": "BNI", "bankAccountNo": format!("88{i:08}"), "bankAccountName": format!("INVESTOR {i}")});
+        let s = &hub.app.settings;
+        people.push(
+            investor::register(&hub.app.store, &s.intake.claim_rules, &s.match_key, &body, hub.app.clock.now())
+                .await
+                .unwrap(),
+        );
+    }
+    Setup { claim: ClaimKey { source: "doit".into(), claim_no: ClaimNo::parse("CHAIN-1").unwrap() }, hub, people }
+}
+
+impl Setup {
+    async fn invest(&self, who: usize, amount: i64) -> Investment {
+        let order = InvestOrder {
+            investor_id: self.people[who].investor_id.clone(),
+            claim: self.claim.clone(),
+            amount: rupiah(amount),
+            request_id: format!("order-{who}"),
+        };
+        let app = &self.hub.app;
+        funding::invest(&app.store, &NoLoans, &app.steps, &app.settings.funding, &order, app.clock.now()).await.unwrap()
+    }
+
+    async fn callback(&self, serial: &str, status: &str, amount: &str) -> hub_tests::Reply {
+        let body =
+            json!({"serialNo": serial, "status": status, "amount": amount, "completedAt": "2026-12-03T10:00:00+07:00"});
+        self.hub.post("/v1/callbacks/collections", body.to_string()).as_partner("pay", PAY_SECRET).send().await
+    }
+
+    async fn step(&self, step: Step) {
+        let app = &self.hub.app;
+        chain::run(&app.store, &RecordingPlatform::default(), &app.steps, &step, app.clock.now()).await.unwrap();
+    }
+
+    async fn claim_status(&self) -> (ClaimStatus, Money) {
+        let c = self.hub.app.store.get_claim("doit", &self.claim.claim_no).await.unwrap().unwrap();
+        (c.status, c.funded_amount)
+    }
+}
+
+#[tokio::test]
+async fn a_collection_step_sends_the_same_serial_however_often_it_runs() {
+    let s = setup(1_000_000, 1).await;
+    let investment = s.invest(0, 400_000).await;
+    let platform = RecordingPlatform::default();
+    let app = &s.hub.app;
+    let step = Step::RequestMovement { serial: investment.serial.clone() };
+    // The worker crashed after sending and SQS delivers the step again: same serial both times.
+    for _ in 0..2 {
+        chain::run(&app.store, &platform, &app.steps, &step, app.clock.now()).await.unwrap();
+    }
+    let sent = platform.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|(serial, amount, account)| {
+        serial == &format!("COL-INV-{}", investment.investment_id)
+            && *amount == rupiah(400_000)
+            && account == "8800000000"
+    }));
+}
+
+#[tokio::test]
+async fn callbacks_fund_the_claim_once_whatever_arrives() {
+    let s = setup(1_000_000, 2).await;
+    let first = s.invest(0, 600_000).await;
+    let second = s.invest(1, 400_000).await;
+
+    let reply = s.callback(&first.serial, "SUCCEEDED", "600000").await;
+    assert_eq!((reply.status, reply.data()["applied"].as_bool()), (200, Some(true)), "{}", reply.body);
+    s.step(Step::MovementSettled { serial: first.serial.clone() }).await;
+    assert_eq!(s.claim_status().await, (ClaimStatus::Funding, rupiah(600_000)));
+
+    // Duplicate callback and duplicate step: acknowledged, nothing changes.
+    let dup = s.callback(&first.serial, "SUCCEEDED", "600000").await;
+    assert_eq!((dup.status, dup.data()["applied"].as_bool()), (200, Some(false)));
+    s.step(Step::MovementSettled { serial: first.serial.clone() }).await;
+    assert_eq!(s.claim_status().await, (ClaimStatus::Funding, rupiah(600_000)));
+
+    // A failure after the success never undoes it; it is kept for an operator.
+    let contra = s.callback(&first.serial, "FAILED", "600000").await;
+    assert_eq!((contra.status, contra.data()["applied"].as_bool()), (200, Some(false)));
+    let movement = s.hub.app.store.get_movement(&first.serial).await.unwrap().unwrap();
+    assert_eq!(movement.status, MovementStatus::Succeeded);
+    let items = s.hub.items().await;
+    let stored = items.iter().find(|i| i["pk"].as_s().unwrap() == &format!("MOVEMENT#{}", first.serial)).unwrap();
+    assert_eq!(stored["contradictions"].as_l().unwrap().len(), 1);
+
+    // Wrong amount and unknown serial are refused.
+    assert_eq!(s.callback(&second.serial, "SUCCEEDED", "400001").await.code(), "CONFLICT");
+    assert_eq!(s.callback("COL-INV-nope", "SUCCEEDED", "1").await.status, 404);
+    let bad = s
+        .hub
+        .post("/v1/callbacks/collections", json!({"serialNo": "", "status": "MAYBE"}).to_string())
+        .as_partner("pay", PAY_SECRET)
+        .send()
+        .await;
+    assert_eq!(bad.fields(), ["amount", "serialNo", "status"]);
+    let not_pay = s.hub.post("/v1/callbacks/collections", json!({}).to_string()).send().await;
+    assert_eq!(not_pay.status, 403, "an originator may not report movements");
+
+    // The second collection completes the claim.
+    assert_eq!(s.callback(&second.serial, "SUCCEEDED", "400000").await.data()["applied"], true);
+    s.step(Step::MovementSettled { serial: second.serial.clone() }).await;
+    assert_eq!(s.claim_status().await, (ClaimStatus::Funded, rupiah(1_000_000)));
+    let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
+    let history: Vec<ClaimStatus> = claim.history.iter().map(|c| c.status).collect();
+    assert_eq!(history, [ClaimStatus::Listed, ClaimStatus::Funding, ClaimStatus::Funded]);
+
+    // Ledger: two entries into this claim's escrow, 1,000,000 in all; escrow holds it.
+    let ledger: Vec<_> = items
+        .iter()
+        .chain(s.hub.items().await.iter())
+        .filter(|i| i["sk"].as_s().unwrap().starts_with("LEDGER#"))
+        .cloned()
+        .collect();
+    let mut serials: Vec<String> = ledger.iter().map(|i| i["serialNo"].as_s().unwrap().clone()).collect();
+    serials.sort();
+    serials.dedup();
+    assert_eq!(serials.len(), 2);
+    let claim_item = s.hub.items().await.into_iter().find(|i| i["sk"].as_s().unwrap() == "CLAIM").unwrap();
+    assert_eq!(claim_item["escrowBalance"].as_n().unwrap().parse::<Decimal>().unwrap(), Decimal::from(1_000_000));
+}
+
+#[tokio::test]
+async fn a_failed_collection_releases_its_share() {
+    let s = setup(1_000_000, 1).await;
+    let investment = s.invest(0, 700_000).await;
+    assert_eq!(s.callback(&investment.serial, "FAILED", "700000").await.data()["applied"], true);
+    s.step(Step::MovementSettled { serial: investment.serial.clone() }).await;
+    let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
+    assert_eq!((claim.status, claim.subscribed, claim.funded_amount), (ClaimStatus::Listed, Money::ZERO, Money::ZERO));
+    let stored = s.hub.app.store.get_investment(&s.claim, &investment.investment_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, InvestmentStatus::Failed);
+    let investor = s.hub.app.store.get_investor(&s.people[0].investor_id).await.unwrap().unwrap();
+    assert_eq!(investor.active_investments, 0);
+    assert!(
+        !s.hub.items().await.iter().any(|i| i["sk"].as_s().unwrap().starts_with("LEDGER#")),
+        "a failure posts nothing"
+    );
+}

@@ -1,0 +1,246 @@
+//! Investing against moto: never oversubscribed under 50 concurrent orders, idempotent
+//! orders, the interface 3 refusal, and listings.
+
+use futures::future::join_all;
+use hub::ApiError;
+use hub::adapters::sqs::SqsStepQueue;
+use hub::domain::funding::{self, InvestOrder, InvestmentStatus};
+use hub::domain::investor::{self, Investor};
+use hub::domain::money::Money;
+use hub::domain::movement::ClaimKey;
+use hub::domain::people::{Nik, Phone};
+use hub::domain::ports::{ClaimStore, FundingStore, InvestorStore, Originator, PartnerError};
+use hub_tests::{TestHub, WEB_SECRET, accepted_case};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+/// Stands in for interface 3 where the originator itself is not under test.
+struct LoanBook(bool);
+
+impl Originator for LoanBook {
+    async fn has_active_loan(&self, _: &Nik, _: &Phone) -> Result<bool, PartnerError> {
+        Ok(self.0)
+    }
+}
+
+fn rupiah(v: i64) -> Money {
+    Money::from_decimal(Decimal::from(v))
+}
+
+async fn with_steps_queue(hub: &mut TestHub) -> (aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(&hub_tests::aws().await);
+    let name = format!("steps-{}.fifo", uuid::Uuid::new_v4().simple());
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    hub.app.steps = SqsStepQueue::new(sqs.clone(), Some(url.clone()));
+    (sqs, url)
+}
+
+/// A listed claim of `amount` (the fixture's first accepted claim, renumbered).
+async fn listed_claim(hub: &TestHub, claim_no: &str, amount: i64) -> ClaimKey {
+    let (mut request, _) = accepted_case();
+    request["claimNo"] = json!(claim_no);
+    request["amount"] = json!(amount.to_string());
+    request["upfrontFee"] = json!("0");
+    let reply = hub.post("/v1/claims", request.to_string()).send().await;
+    assert_eq!(reply.code(), "OK", "{}", reply.body);
+    ClaimKey { source: "doit".into(), claim_no: hub::domain::claim::ClaimNo::parse(claim_no).unwrap() }
+}
+
+async fn investors(hub: &TestHub, count: usize) -> Vec<Investor> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        let body = json!({"name": format!("Investor {i}"), "nik": format!("31740555069{i:05}"), "phone": format!("0812{i:08}"),
+            "bankCode": "BCA", "bankName": "BCA", "bankAccountNo": format!("77{i:08}"), "bankAccountName": format!("INVESTOR {i}")});
+        let settings = &hub.app.settings;
+        out.push(
+            investor::register(
+                &hub.app.store,
+                &settings.intake.claim_rules,
+                &settings.match_key,
+                &body,
+                hub.app.clock.now(),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    out
+}
+
+fn order(investor: &Investor, claim: &ClaimKey, amount: i64, request_id: &str) -> InvestOrder {
+    InvestOrder {
+        investor_id: investor.investor_id.clone(),
+        claim: claim.clone(),
+        amount: rupiah(amount),
+        request_id: request_id.into(),
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
+    let mut hub = TestHub::spawn().await;
+    let (sqs, url) = with_steps_queue(&mut hub).await;
+    let claim = listed_claim(&hub, "CONC-1", 5_000_000).await;
+    let people = investors(&hub, 50).await;
+    let orders: Vec<InvestOrder> = people.iter().map(|p| order(p, &claim, 150_000, "r1")).collect();
+    let rules = &hub.app.settings.funding;
+    let now = hub.app.clock.now();
+    let results = join_all(
+        orders.iter().map(|o| funding::invest(&hub.app.store, &LoanBook(false), &hub.app.steps, rules, o, now)),
+    )
+    .await;
+
+    let placed: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let refused =
+        results.iter().filter(|r| matches!(r, Err(ApiError::InvalidRequest(e)) if e[0].field == "amount")).count();
+    let accepted: Decimal = placed.iter().map(|i| i.amount.value()).sum();
+    // 50 x 150,000 = 7,500,000 offered for 5,000,000: floor(5,000,000 / 150,000) = 33 fit.
+    assert_eq!((placed.len(), refused), (33, 17));
+    assert_eq!(accepted, Decimal::from(4_950_000));
+    let stored = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(stored.subscribed, rupiah(4_950_000));
+    assert_eq!(hub.app.store.investments(&claim).await.unwrap().len(), 33);
+    for i in placed {
+        assert_eq!(i.status, InvestmentStatus::Pending);
+        assert!(hub.app.store.get_movement(&i.serial).await.unwrap().is_some());
+        assert_eq!(hub.app.store.get_investor(&i.investor_id).await.unwrap().unwrap().active_investments, 1);
+    }
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    let queued =
+        attrs.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].clone();
+    assert_eq!(queued, "33", "one collection step per placed investment");
+    println!("50 concurrent orders of 150,000 on 5,000,000: 33 placed (4,950,000), 17 refused, never oversubscribed");
+}
+
+#[tokio::test]
+async fn a_retried_order_is_the_same_investment_and_a_reused_key_conflicts() {
+    let mut hub = TestHub::spawn().await;
+    with_steps_queue(&mut hub).await;
+    let claim = listed_claim(&hub, "IDEM-1", 1_000_000).await;
+    let people = investors(&hub, 1).await;
+    let rules = &hub.app.settings.funding;
+    let now = hub.app.clock.now();
+    let first = funding::invest(
+        &hub.app.store,
+        &LoanBook(false),
+        &hub.app.steps,
+        rules,
+        &order(&people[0], &claim, 300_000, "k1"),
+        now,
+    )
+    .await
+    .unwrap();
+    let again = funding::invest(
+        &hub.app.store,
+        &LoanBook(false),
+        &hub.app.steps,
+        rules,
+        &order(&people[0], &claim, 300_000, "k1"),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first, again);
+    let stored = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(stored.subscribed, rupiah(300_000), "counted once");
+    let reused = funding::invest(
+        &hub.app.store,
+        &LoanBook(false),
+        &hub.app.steps,
+        rules,
+        &order(&people[0], &claim, 200_000, "k1"),
+        now,
+    )
+    .await;
+    assert!(matches!(reused, Err(ApiError::Conflict(_))), "{reused:?}");
+}
+
+#[tokio::test]
+async fn orders_are_refused_for_borrowers_small_amounts_and_closed_listings() {
+    let mut hub = TestHub::spawn().await;
+    with_steps_queue(&mut hub).await;
+    let claim = listed_claim(&hub, "RULES-1", 1_000_000).await;
+    let people = investors(&hub, 1).await;
+    let rules = hub.app.settings.funding.clone();
+    let now = hub.app.clock.now();
+    let invest = |o: InvestOrder, originator: LoanBook, at| {
+        let hub = &hub;
+        let rules = rules.clone();
+        async move { funding::invest(&hub.app.store, &originator, &hub.app.steps, &rules, &o, at).await }
+    };
+    let borrower = invest(order(&people[0], &claim, 200_000, "a"), LoanBook(true), now).await;
+    assert!(matches!(borrower, Err(ApiError::IllegalState(_))), "{borrower:?}");
+    let small = invest(order(&people[0], &claim, 99_999, "b"), LoanBook(false), now).await;
+    assert!(matches!(small, Err(ApiError::InvalidRequest(ref e)) if e[0].field == "amount"), "{small:?}");
+    let too_much = invest(order(&people[0], &claim, 1_000_001, "c"), LoanBook(false), now).await;
+    assert!(matches!(too_much, Err(ApiError::InvalidRequest(_))), "{too_much:?}");
+    let late =
+        invest(order(&people[0], &claim, 200_000, "d"), LoanBook(false), now + chrono::Duration::hours(48)).await;
+    assert!(matches!(late, Err(ApiError::IllegalState(_))), "{late:?}");
+    let mut unknown = order(&people[0], &claim, 200_000, "e");
+    unknown.claim.claim_no = hub::domain::claim::ClaimNo::parse("NOPE").unwrap();
+    assert!(matches!(invest(unknown, LoanBook(false), now).await, Err(ApiError::NotFound("claim"))));
+    let stored = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(stored.subscribed, Money::ZERO, "nothing refused was reserved");
+}
+
+#[tokio::test]
+async fn listings_show_open_claims_without_personal_data() {
+    let mut hub = TestHub::spawn().await;
+    with_steps_queue(&mut hub).await;
+    let claim = listed_claim(&hub, "LIST-1", 1_000_000).await;
+    let people = investors(&hub, 1).await;
+    let rules = &hub.app.settings.funding;
+    funding::invest(
+        &hub.app.store,
+        &LoanBook(false),
+        &hub.app.steps,
+        rules,
+        &order(&people[0], &claim, 400_000, "x"),
+        hub.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    let reply = hub.get("/v1/listings").as_partner("web", WEB_SECRET).send().await;
+    assert_eq!(reply.code(), "OK", "{}", reply.body);
+    let listings = reply.data()["listings"].as_array().unwrap();
+    let listing = listings.iter().find(|l| l["claimNo"] == "LIST-1").unwrap();
+    assert_eq!(listing["openAmount"], "600000");
+    let text = Value::Array(listings.clone()).to_string();
+    let (request, _) = accepted_case();
+    for private in ["bankAccountNo", "bankAccountName", "borrowerUuid"] {
+        assert!(!text.contains(request[private].as_str().unwrap()), "{private} leaked into listings");
+    }
+    let as_originator = hub.get("/v1/listings").send().await;
+    assert_eq!(as_originator.status, 403);
+}
+
+#[tokio::test]
+async fn the_invest_endpoint_parses_and_reports_an_unreachable_originator() {
+    let hub = TestHub::spawn().await;
+    let claim = listed_claim(&hub, "EP-1", 1_000_000).await;
+    let people = investors(&hub, 1).await;
+    let post = |body: Value| hub.post("/v1/investments", body.to_string()).as_partner("web", WEB_SECRET).send();
+    let bad = post(json!({"investorId": "", "claimNo": "bad no", "amount": "1.5", "requestId": ""})).await;
+    assert_eq!(bad.fields(), ["amount", "claimNo", "investorId", "requestId"]);
+    let unknown =
+        post(json!({"investorId": "INV-nobody", "claimNo": "EP-1", "amount": "200000", "requestId": "r"})).await;
+    assert_eq!((unknown.status, unknown.code()), (404, "NOT_FOUND"));
+    let body = json!({"investorId": people[0].investor_id, "claimNo": claim.claim_no.as_str(), "amount": "200000", "requestId": "r"});
+    let down = post(body).await;
+    assert_eq!((down.status, down.code()), (503, "UNAVAILABLE"), "no originator configured in this test");
+}
