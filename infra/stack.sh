@@ -58,8 +58,15 @@ start_bg() { # log cmd...
 stop_all() {
   local pid
   for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   PIDS=()
+}
+
+# EXIT trap: stop what was started, keep the script's own exit status.
+on_exit() {
+  local rc=$?
+  stop_all
+  exit "$rc"
 }
 
 start_moto() { # port

@@ -2,7 +2,7 @@
 //! overridden by environment variables.
 
 use crate::auth::PartnerSecrets;
-use crate::domain::claim::ClaimRules;
+use crate::domain::claim::{BankAccount, ClaimRules};
 use crate::domain::cost_cap::{CapRow, CostCapTable};
 use crate::domain::funding::FundingRules;
 use crate::domain::intake::IntakePolicy;
@@ -31,6 +31,8 @@ pub mod env {
     pub const STEPS_QUEUE_URL: &str = "STEPS_QUEUE_URL";
     /// Base URL of the originator's interfaces 2, 3 and 6 (everything before `/v1`).
     pub const ORIGINATOR_URL: &str = "ORIGINATOR_URL";
+    /// JSON `{bankCode, bankName, accountNo, accountName}` of the platform's income account.
+    pub const INCOME_ACCOUNT: &str = "INCOME_ACCOUNT";
     /// Base URL of the payment platform's interfaces 8, 9 and 12 (everything before `/v1`).
     pub const PAYMENT_URL: &str = "PAYMENT_URL";
     /// The payment partner id whose secret signs calls to PAYMENT_URL.
@@ -94,6 +96,16 @@ struct Defaults {
     min_investment: String,
     listing_window_hours: i64,
     max_claim_amount: String,
+    income_account: IncomeAccount,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IncomeAccount {
+    bank_code: String,
+    bank_name: String,
+    account_no: String,
+    account_name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +122,8 @@ pub struct Settings {
     /// The originator whose shared secret signs the hub's calls to `originator_url`.
     pub originator_partner: String,
     pub payment_url: Option<String>,
+    /// The platform's own account: upfront fees, spread and overdue fees are paid there.
+    pub income_account: BankAccount,
     /// The payment platform whose shared secret signs the hub's calls to `payment_url`.
     pub payment_partner: String,
 }
@@ -182,6 +196,20 @@ impl Settings {
             originator_url: var(env::ORIGINATOR_URL),
             originator_partner: var(env::ORIGINATOR_PARTNER).unwrap_or_else(|| "doit".into()),
             payment_url: var(env::PAYMENT_URL),
+            income_account: {
+                let a = match var(env::INCOME_ACCOUNT) {
+                    Some(json) => {
+                        serde_json::from_str(&json).map_err(|e| ConfigError(format!("{}: {e}", env::INCOME_ACCOUNT)))?
+                    }
+                    None => defaults.income_account,
+                };
+                BankAccount {
+                    bank_code: a.bank_code,
+                    bank_name: a.bank_name,
+                    account_no: a.account_no,
+                    account_name: a.account_name,
+                }
+            },
             payment_partner: var(env::PAYMENT_PARTNER).unwrap_or_else(|| "pay".into()),
         })
     }

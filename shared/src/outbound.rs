@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+/// `Debug` shows where it calls and as whom, never the secret.
+#[derive(Clone)]
 pub struct SignedClient {
     http: reqwest::Client,
     base_url: String,
@@ -29,6 +30,15 @@ impl Answer {
 
     pub fn data(&self) -> &Value {
         self.body.get("data").unwrap_or(&Value::Null)
+    }
+}
+
+impl std::fmt::Debug for SignedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedClient")
+            .field("base_url", &self.base_url)
+            .field("partner", &self.partner)
+            .finish_non_exhaustive()
     }
 }
 

@@ -13,16 +13,34 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use std::future::Future;
 
-/// Environment variables every sandbox reads (besides `PARTNER_SECRETS`, `MAX_BODY_BYTES` and
-/// `BANK_CODES`, read as the hub reads them).
+/// Environment variables every sandbox reads (besides `MAX_BODY_BYTES` and `BANK_CODES`, read
+/// as the hub reads them).
 pub mod env {
     /// The DynamoDB table holding the sandboxes' state and the nonces they have seen.
     pub const TABLE: &str = "SANDBOX_TABLE";
+    /// The same JSON object as the hub's, `{"partnerId": "secret"}`: one secret per pair of
+    /// parties, used in both directions, so a sandbox uses the entry of the party it plays.
+    pub use crate::config::env::PARTNER_SECRETS;
 }
+
+/// The partner id the hub signs its calls to the counterparts with.
+pub const HUB_PARTNER: &str = "hub";
 
 /// Reads a variable through `var`, failing when it is not set.
 pub fn required(var: &impl Fn(&str) -> Option<String>, name: &str) -> Result<String, ConfigError> {
     var(name).ok_or_else(|| ConfigError(format!("{name} is not set")))
+}
+
+/// The secret `partner` (the party a sandbox plays) shares with the hub: its entry in
+/// `PARTNER_SECRETS`.
+pub fn shared_secret(var: &impl Fn(&str) -> Option<String>, partner: &str) -> Result<String, ConfigError> {
+    let secrets: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&required(var, env::PARTNER_SECRETS)?)
+            .map_err(|_| ConfigError(format!("{} must be a JSON object of strings", env::PARTNER_SECRETS)))?;
+    secrets
+        .get(partner)
+        .cloned()
+        .ok_or_else(|| ConfigError(format!("{} has no secret for {partner:?}", env::PARTNER_SECRETS)))
 }
 
 const UNUSED_MATCH_KEY: &str = "sandbox-never-matches-identities";
@@ -38,17 +56,22 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// `name` keeps this sandbox's nonces apart from another sandbox's on the same table.
+    /// A sandbox playing `partner` (`doit`, `pay`): it accepts the hub (`X-Partner-Id: hub`)
+    /// signing with `partner`'s secret. `name` keeps its nonces apart from another sandbox's
+    /// on the same table.
     pub fn new(
         name: &'static str,
+        partner: &str,
         var: &impl Fn(&str) -> Option<String>,
         aws: &aws_config::SdkConfig,
     ) -> Result<Sandbox, ConfigError> {
         let table = required(var, env::TABLE)?;
+        let callers = serde_json::json!({ HUB_PARTNER: shared_secret(var, partner)? }).to_string();
         // The hub's settings, read from the sandbox's variables; the sandboxes never match
         // identities by keyed hash, so the hub's match key is not asked of them.
         let settings = Settings::from_lookup(|key| match key {
             config::env::TABLE => Some(table.clone()),
+            config::env::PARTNER_SECRETS => Some(callers.clone()),
             config::env::MATCH_KEY => var(key).or_else(|| Some(UNUSED_MATCH_KEY.to_owned())),
             other => var(other),
         })?;

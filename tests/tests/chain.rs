@@ -16,6 +16,7 @@ use hub::domain::steps::Step;
 use hub_tests::{PAY_SECRET, TestHub, accepted_case};
 use rust_decimal::Decimal;
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 struct NoLoans;
@@ -32,9 +33,13 @@ impl Originator for NoLoans {
 struct RecordingPlatform(Mutex<Vec<(String, Money, String)>>);
 
 impl PaymentPlatform for RecordingPlatform {
-    async fn request_movement(&self, m: &Movement, party: &BankAccount) -> Result<MovementStatus, PartnerError> {
+    async fn request_movement(
+        &self,
+        m: &Movement,
+        party: &BankAccount,
+    ) -> Result<(MovementStatus, Option<String>), PartnerError> {
         self.0.lock().unwrap().push((m.serial.clone(), m.amount, party.account_no.clone()));
-        Ok(MovementStatus::Pending)
+        Ok((MovementStatus::Pending, None))
     }
 }
 
@@ -46,6 +51,8 @@ struct Setup {
     hub: TestHub,
     claim: ClaimKey,
     people: Vec<Investor>,
+    sqs: aws_sdk_sqs::Client,
+    queue: String,
 }
 
 async fn setup(amount: i64, investors: usize) -> Setup {
@@ -60,7 +67,7 @@ async fn setup(amount: i64, investors: usize) -> Setup {
         .unwrap()
         .queue_url
         .unwrap();
-    hub.app.steps = SqsStepQueue::new(sqs, Some(url));
+    hub.app.steps = SqsStepQueue::new(sqs.clone(), Some(url.clone()));
     let (mut request, _) = accepted_case();
     request["claimNo"] = json!("CHAIN-1");
     request["amount"] = json!(amount.to_string());
@@ -77,7 +84,13 @@ async fn setup(amount: i64, investors: usize) -> Setup {
                 .unwrap(),
         );
     }
-    Setup { claim: ClaimKey { source: "doit".into(), claim_no: ClaimNo::parse("CHAIN-1").unwrap() }, hub, people }
+    Setup {
+        claim: ClaimKey { source: "doit".into(), claim_no: ClaimNo::parse("CHAIN-1").unwrap() },
+        hub,
+        people,
+        sqs,
+        queue: url,
+    }
 }
 
 impl Setup {
@@ -99,8 +112,38 @@ impl Setup {
     }
 
     async fn step(&self, step: Step) {
+        self.run(&RecordingPlatform::default(), &step).await.unwrap();
+    }
+
+    async fn run(&self, platform: &impl PaymentPlatform, step: &Step) -> Result<(), hub::ApiError> {
         let app = &self.hub.app;
-        chain::run(&app.store, &RecordingPlatform::default(), &app.steps, &step, app.clock.now()).await.unwrap();
+        let chain = chain::Chain { payment: platform, income: &app.settings.income_account };
+        chain::run(&app.store, &chain, &app.steps, step, app.clock.now()).await
+    }
+
+    /// Plays the payment-steps worker: runs every step on the queue until it is empty.
+    async fn drain(&self, platform: &impl PaymentPlatform) -> usize {
+        let mut ran = 0;
+        loop {
+            let out =
+                self.sqs.receive_message().queue_url(&self.queue).max_number_of_messages(10).send().await.unwrap();
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return ran;
+            }
+            for m in messages {
+                let step: Step = serde_json::from_str(m.body().unwrap()).unwrap();
+                self.run(platform, &step).await.unwrap();
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                ran += 1;
+            }
+        }
     }
 
     async fn claim_status(&self) -> (ClaimStatus, Money) {
@@ -114,11 +157,10 @@ async fn a_collection_step_sends_the_same_serial_however_often_it_runs() {
     let s = setup(1_000_000, 1).await;
     let investment = s.invest(0, 400_000).await;
     let platform = RecordingPlatform::default();
-    let app = &s.hub.app;
     let step = Step::RequestMovement { serial: investment.serial.clone() };
     // The worker crashed after sending and SQS delivers the step again: same serial both times.
     for _ in 0..2 {
-        chain::run(&app.store, &platform, &app.steps, &step, app.clock.now()).await.unwrap();
+        s.run(&platform, &step).await.unwrap();
     }
     let sent = platform.0.lock().unwrap().clone();
     assert_eq!(sent.len(), 2);
@@ -207,4 +249,100 @@ async fn a_failed_collection_releases_its_share() {
         !s.hub.items().await.iter().any(|i| i["sk"].as_s().unwrap().starts_with("LEDGER#")),
         "a failure posts nothing"
     );
+}
+
+/// A platform that decides at once: succeeds unless told to fail a purpose's first attempts.
+struct DecidingPlatform {
+    fail: HashMap<&'static str, (u32, &'static str)>,
+    asked: Mutex<Vec<String>>,
+}
+
+impl DecidingPlatform {
+    fn new(fail: &[(&'static str, u32, &'static str)]) -> Self {
+        DecidingPlatform { fail: fail.iter().map(|(p, n, r)| (*p, (*n, *r))).collect(), asked: Mutex::default() }
+    }
+}
+
+impl PaymentPlatform for DecidingPlatform {
+    async fn request_movement(
+        &self,
+        m: &Movement,
+        _: &BankAccount,
+    ) -> Result<(MovementStatus, Option<String>), PartnerError> {
+        self.asked.lock().unwrap().push(m.serial.clone());
+        let prefix = &m.serial[..7];
+        Ok(match self.fail.get(prefix) {
+            Some((attempts, reason)) if m.attempt <= *attempts => (MovementStatus::Failed, Some(reason.to_string())),
+            _ => (MovementStatus::Succeeded, None),
+        })
+    }
+}
+
+fn escrow(items: &[HashMap<String, aws_sdk_dynamodb::types::AttributeValue>]) -> Decimal {
+    let claim = items.iter().find(|i| i["sk"].as_s().unwrap() == "CLAIM").unwrap();
+    claim["escrowBalance"].as_n().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_funded_claim_is_disbursed_and_its_fee_paid_to_income() {
+    // 1,000,000 with an upfront fee: take the fixture claim's own fee.
+    let s = setup(1_000_000, 2).await;
+    let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
+    let fee = claim.claim.upfront_fee;
+    s.invest(0, 600_000).await;
+    s.invest(1, 400_000).await;
+    let platform = DecidingPlatform::new(&[]);
+    let steps = s.drain(&platform).await;
+    let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(claim.status, ClaimStatus::Disbursed, "after {steps} steps");
+    let history: Vec<ClaimStatus> = claim.history.iter().map(|c| c.status).collect();
+    assert_eq!(
+        history,
+        [
+            ClaimStatus::Listed,
+            ClaimStatus::Funding,
+            ClaimStatus::Funded,
+            ClaimStatus::Disbursing,
+            ClaimStatus::Disbursed
+        ]
+    );
+    let asked = platform.asked.lock().unwrap().clone();
+    assert!(asked.contains(&"PAY-DIS-doit-CHAIN-1".to_owned()), "{asked:?}");
+    assert_eq!(asked.contains(&"PAY-FEE-doit-CHAIN-1".to_owned()), !fee.is_zero(), "{asked:?}");
+    // Escrow: 1,000,000 in, (1,000,000 - fee) to the borrower, fee to income: zero left.
+    assert_eq!(escrow(&s.hub.items().await), Decimal::ZERO);
+}
+
+#[tokio::test]
+async fn a_transient_payout_failure_retries_under_a_new_serial() {
+    let s = setup(1_000_000, 1).await;
+    s.invest(0, 1_000_000).await;
+    let platform = DecidingPlatform::new(&[("PAY-DIS", 2, "TRANSIENT")]);
+    s.drain(&platform).await;
+    let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(claim.status, ClaimStatus::Disbursed);
+    let asked = platform.asked.lock().unwrap().clone();
+    let payouts: Vec<&String> = asked.iter().filter(|a| a.starts_with("PAY-DIS")).collect();
+    assert_eq!(payouts, ["PAY-DIS-doit-CHAIN-1", "PAY-DIS-doit-CHAIN-1-R2", "PAY-DIS-doit-CHAIN-1-R3"]);
+    assert_eq!(escrow(&s.hub.items().await), Decimal::ZERO);
+}
+
+#[tokio::test]
+async fn a_permanent_payout_failure_refunds_every_investor_in_full() {
+    let s = setup(1_000_000, 2).await;
+    s.invest(0, 700_000).await;
+    s.invest(1, 300_000).await;
+    let platform = DecidingPlatform::new(&[("PAY-DIS", 1, "ACCOUNT_REJECTED")]);
+    s.drain(&platform).await;
+    let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(claim.status, ClaimStatus::DisburseFailed);
+    let asked = platform.asked.lock().unwrap().clone();
+    assert_eq!(asked.iter().filter(|a| a.starts_with("PAY-REF")).count(), 2, "{asked:?}");
+    assert_eq!(escrow(&s.hub.items().await), Decimal::ZERO, "700,000 + 300,000 in, both back out");
+    for investment in s.hub.app.store.investments(&s.claim).await.unwrap() {
+        assert_eq!(investment.status, InvestmentStatus::Refunded);
+    }
+    for person in &s.people {
+        assert_eq!(s.hub.app.store.get_investor(&person.investor_id).await.unwrap().unwrap().active_investments, 0);
+    }
 }

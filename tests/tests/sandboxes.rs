@@ -54,19 +54,18 @@ async fn spawn() -> Sandboxes {
         .expect("create queue")
         .queue_url
         .expect("queue url");
-    let vars = |secret: &'static str| {
-        let (table, queue_url) = (table.clone(), queue_url.clone());
-        move |name: &str| match name {
-            "SANDBOX_TABLE" => Some(table.clone()),
-            "PARTNER_SECRETS" => Some(json!({ "hub": secret }).to_string()),
-            "CALLBACK_QUEUE_URL" => Some(queue_url.clone()),
-            "ORIGINATOR_ACTIVE_BORROWERS" => Some(ACTIVE.to_owned()),
-            _ => None,
-        }
+    // One environment for both, as the local stack runs them: each uses its own party's secret.
+    let secrets = json!({ "doit": DOIT_SECRET, "pay": PAY_SECRET, "web": "not-for-sandboxes" }).to_string();
+    let vars = |name: &str| match name {
+        "SANDBOX_TABLE" => Some(table.clone()),
+        "PARTNER_SECRETS" => Some(secrets.clone()),
+        "CALLBACK_QUEUE_URL" => Some(queue_url.clone()),
+        "ORIGINATOR_ACTIVE_BORROWERS" => Some(ACTIVE.to_owned()),
+        _ => None,
     };
     Sandboxes {
-        originator: Originator::new(&vars(DOIT_SECRET), &aws).expect("originator"),
-        payment: Payment::new(&vars(PAY_SECRET), &aws).expect("payment"),
+        originator: Originator::new(&vars, &aws).expect("originator"),
+        payment: Payment::new(&vars, &aws).expect("payment"),
         dynamo,
         table,
         sqs,

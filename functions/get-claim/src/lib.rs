@@ -1,6 +1,8 @@
 //! Interface 7, `GET /v1/claims/{claimNo}`: the originator polls a claim's status.
 
 use hub::config::Role;
+use hub::domain::movement::ClaimKey;
+use hub::domain::ports::FundingStore;
 use hub::domain::{intake, views};
 use hub::{ApiError, App, edge};
 use lambda_http::{Body, Request, Response};
@@ -14,5 +16,7 @@ async fn get(app: &App, req: &Request) -> Result<Value, ApiError> {
     let caller = edge::authenticate(app, req, Role::Originator).await?;
     let claim_no = edge::path_param(req, "claimNo", "/v1/claims/").ok_or(ApiError::NotFound("route"))?;
     let record = intake::find_claim(&app.store, &caller.partner, &claim_no).await?;
-    Ok(views::status_answer(&record))
+    let key = ClaimKey { source: record.claim.source.clone(), claim_no: record.claim.claim_no.clone() };
+    let investments = app.store.investments(&key).await?;
+    Ok(views::status_answer(&record, &investments))
 }

@@ -29,10 +29,12 @@ use std::time::Duration;
 use store::OriginatorStore;
 
 /// Environment variables the originator sandbox reads, besides `SANDBOX_TABLE` and
-/// `PARTNER_SECRETS` (`{"hub": "<do-it's secret>"}`).
+/// `PARTNER_SECRETS` (the hub's JSON; the originator's entry is used).
 pub mod env {
     /// Comma-separated NIKs and phones with an active loan, until settings replace them.
     pub const ACTIVE_BORROWERS: &str = "ORIGINATOR_ACTIVE_BORROWERS";
+    /// The partner id the sandbox plays (the hub's variable of the same name); default `doit`.
+    pub use hub::config::env::ORIGINATOR_PARTNER as PARTNER;
 }
 
 /// Built once per cold start.
@@ -50,7 +52,8 @@ impl Originator {
     }
 
     pub fn new(var: &impl Fn(&str) -> Option<String>, aws: &aws_config::SdkConfig) -> Result<Originator, ConfigError> {
-        let sandbox = Sandbox::new("originator", var, aws)?;
+        let partner = var(env::PARTNER).unwrap_or_else(|| "doit".to_owned());
+        let sandbox = Sandbox::new("originator", &partner, var, aws)?;
         let active = domain::parse_active_borrowers(&var(env::ACTIVE_BORROWERS).unwrap_or_default())
             .map_err(|e| ConfigError(format!("{}: {e}", env::ACTIVE_BORROWERS)))?;
         Ok(Originator {

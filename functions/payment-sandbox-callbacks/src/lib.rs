@@ -1,26 +1,23 @@
 //! The payment sandbox's callback worker: takes the callbacks the payment sandbox queued (with
 //! their delays, duplicates and drops already applied) and POSTs each to the hub as interface
-//! 10 (collections) or 11 (payouts), signed as partner `pay`. A message the hub does not
+//! 10 (collections) or 11 (payouts), signed as the payment platform (partner `pay`). A message the hub does not
 //! answer with 2xx is reported as a batch item failure, so SQS delivers it again (and, after
 //! the queue's `maxReceiveCount`, moves it to the dead-letter queue).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use hub::config::{self, ConfigError};
+use hub::config::ConfigError;
 use hub::outbound::SignedClient;
 use hub::sandbox;
 use payment_sandbox::domain::Callback;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Environment variables the worker reads, besides `PARTNER_SECRETS` (`{"pay": "<secret>"}`).
+/// Environment variables the worker reads, besides `PARTNER_SECRETS` (the hub's JSON; the
+/// payment platform's entry signs) and `PAYMENT_PARTNER` (default `pay`).
 pub mod env {
     /// The hub's base URL: everything before `/v1` (including any stage).
     pub const HUB_URL: &str = "HUB_URL";
 }
-
-/// The partner id the payment platform signs its callbacks with.
-pub const PARTNER: &str = "pay";
 
 /// How long one callback may take; the function's timeout leaves room for a batch of them.
 const HUB_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,12 +34,9 @@ impl Worker {
 
     pub fn new(var: &impl Fn(&str) -> Option<String>) -> Result<Worker, ConfigError> {
         let hub_url = sandbox::required(var, env::HUB_URL)?;
-        let secrets: BTreeMap<String, String> =
-            serde_json::from_str(&sandbox::required(var, config::env::PARTNER_SECRETS)?)
-                .map_err(|_| ConfigError("PARTNER_SECRETS must be a JSON object of strings".into()))?;
-        let secret =
-            secrets.get(PARTNER).ok_or_else(|| ConfigError(format!("PARTNER_SECRETS has no {PARTNER:?} secret")))?;
-        let hub = SignedClient::new(&hub_url, PARTNER, secret, HUB_TIMEOUT)
+        let partner = payment_sandbox::partner(var);
+        let secret = sandbox::shared_secret(var, &partner)?;
+        let hub = SignedClient::new(&hub_url, &partner, &secret, HUB_TIMEOUT)
             .map_err(|e| ConfigError(format!("HTTP client: {e}")))?;
         Ok(Worker { hub })
     }

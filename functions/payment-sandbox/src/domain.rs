@@ -126,7 +126,8 @@ fn account_no(value: &Value) -> Result<String, &'static str> {
 }
 
 /// What `POST /payment/sandbox/settings` sets. Fields left out of a request keep their value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `Debug` counts the failing accounts instead of showing them.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Knobs {
     /// Accounts whose movements always fail (`ACCOUNT_REJECTED`).
@@ -156,6 +157,20 @@ impl Default for Knobs {
             duplicate_rate: 0.0,
             drop_rate: 0.0,
         }
+    }
+}
+
+impl fmt::Debug for Knobs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Knobs")
+            .field("fail_accounts", &self.fail_accounts.len())
+            .field("transient_failure_rate", &self.transient_failure_rate)
+            .field("callback_delay_seconds", &self.callback_delay_seconds)
+            .field("extra_delay_seconds", &self.extra_delay_seconds)
+            .field("reorder_jitter_seconds", &self.reorder_jitter_seconds)
+            .field("duplicate_rate", &self.duplicate_rate)
+            .field("drop_rate", &self.drop_rate)
+            .finish()
     }
 }
 

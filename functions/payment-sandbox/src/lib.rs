@@ -29,10 +29,20 @@ use serde_json::{Value, json};
 use store::{PaymentStore, Stored};
 
 /// Environment variables the payment sandbox reads, besides `SANDBOX_TABLE`, `PARTNER_SECRETS`
-/// (`{"hub": "<the payment platform's secret>"}`) and `BANK_CODES`.
+/// (the hub's JSON; the payment platform's entry is used) and `BANK_CODES`.
 pub mod env {
     /// The SQS queue the callbacks wait on.
     pub const CALLBACK_QUEUE_URL: &str = "CALLBACK_QUEUE_URL";
+    /// The partner id the payment platform has at the hub; default [`DEFAULT_PARTNER`](super::DEFAULT_PARTNER).
+    pub const PARTNER: &str = "PAYMENT_PARTNER";
+}
+
+/// The payment platform's partner id unless `PAYMENT_PARTNER` says otherwise.
+pub const DEFAULT_PARTNER: &str = "pay";
+
+/// The partner id the payment platform plays, from `var`.
+pub fn partner(var: &impl Fn(&str) -> Option<String>) -> String {
+    var(env::PARTNER).unwrap_or_else(|| DEFAULT_PARTNER.to_owned())
 }
 
 /// How often a new movement is re-decided after losing a race (same serial, or an escrow
@@ -55,7 +65,7 @@ impl Payment {
     }
 
     pub fn new(var: &impl Fn(&str) -> Option<String>, aws: &aws_config::SdkConfig) -> Result<Payment, ConfigError> {
-        let sandbox = Sandbox::new("payment", var, aws)?;
+        let sandbox = Sandbox::new("payment", &partner(var), var, aws)?;
         Ok(Payment {
             store: PaymentStore::new(sandbox.dynamo.clone(), sandbox.table()),
             sqs: aws_sdk_sqs::Client::new(aws),

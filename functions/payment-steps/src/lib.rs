@@ -9,5 +9,6 @@ pub async fn handle(app: &App, message: SqsMessage) -> Result<(), String> {
     let body = message.body.as_deref().ok_or("message has no body")?;
     let step: Step = serde_json::from_str(body).map_err(|e| format!("not a payment step: {e}"))?;
     // Boxed: the chain's future is deep enough to exceed the compiler's layout recursion limit.
-    Box::pin(chain::run(&app.store, &app.payment, &app.steps, &step, app.clock.now())).await.map_err(|e| e.to_string())
+    let chain = chain::Chain { payment: &app.payment, income: &app.settings.income_account };
+    Box::pin(chain::run(&app.store, &chain, &app.steps, &step, app.clock.now())).await.map_err(|e| e.to_string())
 }

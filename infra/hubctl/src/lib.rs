@@ -1,6 +1,7 @@
 //! Local-stack tooling and the signing client, shared by the `hubctl` CLI and the tests.
 
 pub mod client;
+pub mod money_chain;
 pub mod portfolio;
 pub mod provision;
 pub mod pump;

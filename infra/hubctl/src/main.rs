@@ -3,7 +3,7 @@
 use hubctl::client::HubClient;
 use hubctl::provision::{self, LocalNames, LocalResource};
 use hubctl::pump::{self, PumpOptions};
-use hubctl::{portfolio, tables, template::Template};
+use hubctl::{money_chain, portfolio, tables, template::Template};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +19,9 @@ const USAGE: &str = "usage:
                                            deliver SQS messages and schedules to the
                                            functions under cargo lambda watch, until Ctrl-C
   hubctl portfolio [FIXTURES]              push the sample portfolio, compare, summarise
+  hubctl money-chain                       register investors, invest, wait for the chain,
+                                           compare with the SPEC's figures (needs PAY_SECRET,
+                                           WEB_SECRET)
 environment:
   HUB_URL (default http://127.0.0.1:9000), HUB_PARTNER (default doit), HUB_SECRET,
   HUB_TABLE (local name of the HubTable table for create-tables and provision)";
@@ -179,6 +182,18 @@ async fn run(args: &[String]) -> Result<bool, String> {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
             let cases = portfolio::load(&text)?;
             let summary = portfolio::run(&client()?, &cases).await;
+            summary.print();
+            Ok(summary.mismatches.is_empty())
+        }
+        ["money-chain"] => {
+            let url = env_or("HUB_URL", "http://127.0.0.1:9000");
+            let secret = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+            let parties = money_chain::Parties {
+                originator: client()?,
+                investor_app: HubClient::new(&url, "web", &secret("WEB_SECRET")?)?,
+                payment_sandbox: HubClient::new(&url, "hub", &secret("PAY_SECRET")?)?,
+            };
+            let summary = money_chain::run(&parties, Duration::from_secs(600)).await?;
             summary.print();
             Ok(summary.mismatches.is_empty())
         }

@@ -27,7 +27,11 @@ fn party_kind(purpose: Purpose) -> &'static str {
 }
 
 impl PaymentPlatform for PaymentClient {
-    async fn request_movement(&self, movement: &Movement, party: &BankAccount) -> Result<MovementStatus, PartnerError> {
+    async fn request_movement(
+        &self,
+        movement: &Movement,
+        party: &BankAccount,
+    ) -> Result<(MovementStatus, Option<String>), PartnerError> {
         let client = self.client.as_ref().ok_or(PartnerError::NotConfigured("PAYMENT_URL"))?;
         let account = json!({
             "kind": party_kind(movement.purpose),
@@ -49,8 +53,9 @@ impl PaymentPlatform for PaymentClient {
         .to_string();
         let answer = client.call("POST", path, Some(body.as_bytes())).await.map_err(PartnerError::Unreachable)?;
         let status = answer.data()["status"].as_str().and_then(|s| serde_json::from_value(json!(s)).ok());
+        let reason = answer.data()["failureReason"].as_str().map(str::to_owned);
         match (answer.status, status) {
-            (200, Some(status)) => Ok(status),
+            (200, Some(status)) => Ok((status, reason)),
             (status, _) => Err(PartnerError::Refused { status, body: answer.code().to_owned() }),
         }
     }

@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::fields::{Fields, sorted};
 use super::investor::Investor;
 use super::money::{Currency, Money};
-use super::movement::{ClaimKey, Movement, MovementStatus, Purpose, serial};
+use super::movement::{ClaimKey, Movement, Purpose};
 use super::ports::{ClaimStore, FundingStore, InvestorStore, Originator, Placement, StepQueue};
 use super::record::ClaimRecord;
 use super::status::ClaimStatus;
@@ -131,17 +131,15 @@ pub fn check_order(
 /// The investment an accepted order creates, and the collection that pays it into escrow.
 pub fn investment_for(order: &InvestOrder, investor: &Investor, now: DateTime<Utc>) -> (Investment, Movement) {
     let investment_id = order.investment_id();
-    let serial = serial(Purpose::Investment, &investment_id, 1);
-    let movement = Movement {
-        serial: serial.clone(),
-        purpose: Purpose::Investment,
-        claim: order.claim.clone(),
-        amount: order.amount,
-        status: MovementStatus::Pending,
-        party: Some(investor.investor_id.clone()),
-        investment_id: Some(investment_id.clone()),
-        failure_reason: None,
-    };
+    let movement = Movement::pending(
+        Purpose::Investment,
+        &order.claim,
+        &investment_id,
+        1,
+        order.amount,
+        Some(investor.investor_id.clone()),
+    );
+    let serial = movement.serial.clone();
     let investment = Investment {
         investment_id,
         investor_id: investor.investor_id.clone(),

@@ -70,6 +70,12 @@ pub fn serial(purpose: Purpose, subject: &str, attempt: u32) -> String {
     if attempt <= 1 { format!("{prefix}-{subject}") } else { format!("{prefix}-{subject}-R{attempt}") }
 }
 
+/// The failure reason a payment platform gives for a failure worth retrying.
+pub const TRANSIENT: &str = "TRANSIENT";
+
+/// Transient failures retried before an operator must look.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// A ledger account (SPEC section 5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Account {
@@ -111,9 +117,48 @@ pub struct Movement {
     pub party: Option<String>,
     pub investment_id: Option<String>,
     pub failure_reason: Option<String>,
+    /// 1, or more after transient failures; part of the serial.
+    pub attempt: u32,
 }
 
 impl Movement {
+    /// A new pending movement; `subject` (an investment id, or the claim for disbursement and
+    /// fee) and `attempt` fix its serial.
+    pub fn pending(
+        purpose: Purpose,
+        claim: &ClaimKey,
+        subject: &str,
+        attempt: u32,
+        amount: Money,
+        party: Option<String>,
+    ) -> Movement {
+        Movement {
+            serial: serial(purpose, subject, attempt),
+            purpose,
+            claim: claim.clone(),
+            amount,
+            status: MovementStatus::Pending,
+            party,
+            investment_id: matches!(purpose, Purpose::Investment | Purpose::Refund).then(|| subject.to_owned()),
+            failure_reason: None,
+            attempt,
+        }
+    }
+
+    /// The same movement tried again under the next serial, after a transient failure.
+    pub fn retry(&self) -> Movement {
+        let subject = match &self.investment_id {
+            Some(id) => id.clone(),
+            None => self.claim.to_string(),
+        };
+        Movement::pending(self.purpose, &self.claim, &subject, self.attempt + 1, self.amount, self.party.clone())
+    }
+
+    /// Worth another attempt under a new serial: the platform said the failure was transient.
+    pub fn failed_transiently(&self) -> bool {
+        self.status == MovementStatus::Failed && self.failure_reason.as_deref() == Some(TRANSIENT)
+    }
+
     /// The posting a succeeded movement makes. Failed movements post nothing.
     pub fn entry(&self) -> Entry {
         let escrow = Account::Escrow(self.claim.to_string());
@@ -172,6 +217,7 @@ mod tests {
             party: Some("I-1".into()),
             investment_id: None,
             failure_reason: None,
+            attempt: 1,
         }
     }
 

@@ -47,6 +47,16 @@ pub trait ClaimStore {
         status: ClaimStatus,
     ) -> impl Future<Output = Result<Vec<ClaimRecord>, StoreError>> + Send;
 
+    /// In one transaction: the claim (only if still at `claim.version`) moves to
+    /// `change.status`, and `movements` are created (only if new).
+    fn advance(
+        &self,
+        claim: &ClaimRecord,
+        change: &StatusChange,
+        movements: &[super::movement::Movement],
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
+
     /// Moves the claim from `from` (at `version`) to `change.status`, appending to its history,
     /// in one conditional write.
     fn change_status(
@@ -182,6 +192,13 @@ pub trait MovementStore {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Settled, StoreError>> + Send;
 
+    /// Creates a movement unless its serial exists (a retry after a transient failure).
+    fn create_movement(
+        &self,
+        movement: &super::movement::Movement,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Keeps a report that contradicts a final status, for an operator.
     fn record_contradiction(
         &self,
@@ -194,12 +211,12 @@ pub trait MovementStore {
 /// The payment platform's interfaces the hub calls (8, 9, 12).
 pub trait PaymentPlatform {
     /// Interface 8 or 9 for a pending movement, with the account on the other side. Answers
-    /// the movement's status at the platform (idempotent on the serial).
+    /// the movement's status at the platform (idempotent on the serial) and any failure reason.
     fn request_movement(
         &self,
         movement: &super::movement::Movement,
         party: &super::claim::BankAccount,
-    ) -> impl Future<Output = Result<super::movement::MovementStatus, PartnerError>> + Send;
+    ) -> impl Future<Output = Result<(super::movement::MovementStatus, Option<String>), PartnerError>> + Send;
 }
 
 pub trait CollectionStore {
@@ -212,6 +229,13 @@ pub trait CollectionStore {
         investment: &super::funding::Investment,
         funded: super::money::Money,
         change: Option<&StatusChange>,
+    ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
+
+    /// In one transaction: a succeeded investment becomes `REFUNDED` and the investor has one
+    /// active investment less.
+    fn mark_refunded(
+        &self,
+        investment: &super::funding::Investment,
     ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
 
     /// In one transaction: the investment becomes `FAILED` (only if still pending), its share

@@ -33,6 +33,8 @@ pub struct ClaimRecord {
     pub funded_amount: Money,
     /// Pending plus succeeded investments: what is no longer open.
     pub subscribed: Money,
+    /// What the claim's escrow sub-account holds: collected minus paid out.
+    pub escrow_balance: Money,
     pub repaid: Repaid,
     /// Bumped by every write; conditional updates compare it.
     pub version: u64,
@@ -51,6 +53,7 @@ impl ClaimRecord {
             accepted_at: now,
             funded_amount: Money::ZERO,
             subscribed: Money::ZERO,
+            escrow_balance: Money::ZERO,
             repaid: Repaid::default(),
             version: 1,
         }

@@ -10,6 +10,8 @@ pub enum Step {
     RequestMovement { serial: String },
     /// A movement reached a final status: move the claim and its investments on.
     MovementSettled { serial: String },
+    /// A funded claim: pay the borrower.
+    StartDisbursement { source: String, claim_no: String },
 }
 
 impl Step {
@@ -19,6 +21,7 @@ impl Step {
         match self {
             Step::RequestMovement { serial } => format!("request-{serial}"),
             Step::MovementSettled { serial } => format!("settled-{serial}"),
+            Step::StartDisbursement { source, claim_no } => format!("disburse-{source}-{claim_no}"),
         }
     }
 }

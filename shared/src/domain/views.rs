@@ -19,8 +19,8 @@ pub fn intake_answer(record: &ClaimRecord) -> Value {
     })
 }
 
-/// Interface 7's answer: the claim as it stands now.
-pub fn status_answer(record: &ClaimRecord) -> Value {
+/// Interface 7's answer: the claim as it stands now, with its investments.
+pub fn status_answer(record: &ClaimRecord, investments: &[Investment]) -> Value {
     let claim = &record.claim;
     json!({
         "claimNo": claim.claim_no.as_str(),
@@ -40,6 +40,13 @@ pub fn status_answer(record: &ClaimRecord) -> Value {
         "disbursementAmount": claim.disbursement_amount(),
         "schedule": record.schedule.installments,
         "fundedAmount": record.funded_amount,
+        "escrowBalance": record.escrow_balance,
+        "investments": investments.iter().map(|i| json!({
+            "investmentId": i.investment_id,
+            "amount": i.amount,
+            "status": i.status,
+            "serialNo": i.serial,
+        })).collect::<Vec<_>>(),
         "repaid": {
             "principal": record.repaid.principal,
             "interest": record.repaid.interest,

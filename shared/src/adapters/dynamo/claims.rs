@@ -3,12 +3,14 @@
 use super::{DynamoStore, Item, Reader, corrupt, is_condition_failure, n, s, unavailable};
 use crate::domain::claim::{BankAccount, Claim, ClaimNo};
 use crate::domain::money::PercentRate;
+use crate::domain::movement::Movement;
 use crate::domain::ports::{ClaimStore, Insert, StoreError, Transition};
 use crate::domain::record::{ClaimRecord, Repaid, StatusChange};
 use crate::domain::schedule::{Installment, Schedule, Term};
 use crate::domain::status::ClaimStatus;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::DateTime;
+use chrono::Utc;
 use std::collections::HashMap;
 
 pub fn claim_pk(source: &str, claim_no: &ClaimNo) -> String {
@@ -67,6 +69,44 @@ impl ClaimStore for DynamoStore {
             .await
             .map_err(unavailable)?;
         items.iter().map(claim_from_item).collect()
+    }
+
+    async fn advance(
+        &self,
+        claim: &ClaimRecord,
+        change: &StatusChange,
+        movements: &[Movement],
+        at: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(claim_pk(&claim.claim.source, &claim.claim.claim_no)))
+            .key("sk", s(CLAIM_SK))
+            .update_expression(
+                "SET #status = :to, #gsi1pk = :index, #history = list_append(#history, :change), #version = :next",
+            )
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#gsi1pk", "gsi1pk")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":to", s(change.status.as_str()))
+            .expression_attribute_values(":index", s(status_index(change.status)))
+            .expression_attribute_values(":change", AttributeValue::L(vec![history_entry(change)]))
+            .expression_attribute_values(":version", n(claim.version))
+            .expression_attribute_values(":next", n(claim.version + 1))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut request =
+            self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(update).build());
+        for movement in movements {
+            request = request.transact_items(super::funding::put_movement(&self.table, movement, at)?);
+        }
+        match request.send().await {
+            Ok(_) => Ok(Transition::Applied),
+            Err(e) if !super::cancellation_reasons(&e).is_empty() => Ok(Transition::Stale),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn change_status(
@@ -159,7 +199,7 @@ fn claim_item(record: &ClaimRecord) -> Item {
         ("schedule".to_owned(), AttributeValue::L(schedule)),
         ("fundedAmount".to_owned(), n(record.funded_amount)),
         ("subscribedAmount".to_owned(), n(record.subscribed)),
-        ("escrowBalance".to_owned(), n(0)),
+        ("escrowBalance".to_owned(), n(record.escrow_balance)),
         ("repaidPrincipal".to_owned(), n(record.repaid.principal)),
         ("repaidInterest".to_owned(), n(record.repaid.interest)),
         ("repaidOverdueFee".to_owned(), n(record.repaid.overdue_fee)),
@@ -218,6 +258,7 @@ fn claim_from_item(item: &Item) -> Result<ClaimRecord, StoreError> {
         accepted_at: r.time("acceptedAt")?,
         funded_amount: r.money("fundedAmount")?,
         subscribed: r.money("subscribedAmount")?,
+        escrow_balance: r.money("escrowBalance")?,
         repaid: Repaid {
             principal: r.money("repaidPrincipal")?,
             interest: r.money("repaidInterest")?,

@@ -63,6 +63,7 @@ pub(super) fn movement_item(m: &Movement, created_at: &str) -> Item {
         ("amount".to_owned(), n(m.amount)),
         ("status".to_owned(), enum_name(m.status)),
         ("createdAt".to_owned(), s(created_at)),
+        ("attempt".to_owned(), n(m.attempt)),
     ]);
     if m.status == MovementStatus::Pending {
         item.insert("gsi1pk".to_owned(), s("MOVEMENT#PENDING"));
@@ -108,6 +109,7 @@ pub(super) fn movement_from_item(item: &Item) -> Result<Movement, StoreError> {
         party: r.0.get("party").and_then(|v| v.as_s().ok()).cloned(),
         investment_id: r.0.get("investmentId").and_then(|v| v.as_s().ok()).cloned(),
         failure_reason: r.0.get("failureReason").and_then(|v| v.as_s().ok()).cloned(),
+        attempt: r.n("attempt")?,
     })
 }
 
@@ -294,6 +296,23 @@ impl MovementStore for DynamoStore {
         Err(unavailable(error))
     }
 
+    async fn create_movement(&self, movement: &Movement, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(movement_item(movement, &at.to_rfc3339())))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", "pk")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if super::is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn record_contradiction(
         &self,
         serial: &str,
@@ -320,7 +339,52 @@ impl MovementStore for DynamoStore {
     }
 }
 
+/// A transaction item creating `movement` unless its serial exists.
+pub(super) fn put_movement(
+    table: &str,
+    movement: &Movement,
+    at: DateTime<Utc>,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = built(
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(movement_item(movement, &at.to_rfc3339())))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", "pk")
+            .build(),
+    )?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 impl CollectionStore for DynamoStore {
+    async fn mark_refunded(&self, investment: &Investment) -> Result<Transition, StoreError> {
+        let refunded = built(
+            Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(key_of(&investment.claim)))
+                .key("sk", s(investment_sk(&investment.investment_id)))
+                .update_expression("SET #status = :to")
+                .condition_expression("#status = :succeeded")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":to", enum_name(InvestmentStatus::Refunded))
+                .expression_attribute_values(":succeeded", enum_name(InvestmentStatus::Succeeded))
+                .build(),
+        )?;
+        let inactive = investor_active_delta(&self.table, &investment.investor_id, -1)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(refunded).build())
+            .transact_items(TransactWriteItem::builder().update(inactive).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Transition::Applied),
+            Err(e) if !cancellation_reasons(&e).is_empty() => Ok(Transition::Stale),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn record_collected(
         &self,
         claim: &ClaimRecord,
@@ -379,16 +443,7 @@ impl CollectionStore for DynamoStore {
                 .expression_attribute_values(":amount", n(investment.amount))
                 .build(),
         )?;
-        let inactive = built(
-            Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(format!("INVESTOR#{}", investment.investor_id)))
-                .key("sk", s("INVESTOR"))
-                .update_expression("ADD #active :minus")
-                .expression_attribute_names("#active", "activeInvestments")
-                .expression_attribute_values(":minus", n(-1))
-                .build(),
-        )?;
+        let inactive = investor_active_delta(&self.table, &investment.investor_id, -1)?;
         let result = self
             .client
             .transact_write_items()
@@ -403,6 +458,20 @@ impl CollectionStore for DynamoStore {
             Err(e) => Err(unavailable(e)),
         }
     }
+}
+
+/// One more (or fewer) active investments for an investor.
+fn investor_active_delta(table: &str, investor_id: &str, delta: i64) -> Result<Update, StoreError> {
+    built(
+        Update::builder()
+            .table_name(table)
+            .key("pk", s(format!("INVESTOR#{investor_id}")))
+            .key("sk", s("INVESTOR"))
+            .update_expression("ADD #active :delta")
+            .expression_attribute_names("#active", "activeInvestments")
+            .expression_attribute_values(":delta", n(delta))
+            .build(),
+    )
 }
 
 /// The investment leaves `PENDING` for `to`, only if it is still pending.
