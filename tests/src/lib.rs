@@ -65,6 +65,22 @@ impl TestHub {
         TestHub { app: App::new(settings, &aws), dynamo }
     }
 
+    /// Gives the hub its own FIFO steps queue; answers the client and the queue URL.
+    pub async fn with_steps_queue(&mut self) -> (aws_sdk_sqs::Client, String) {
+        let sqs = aws_sdk_sqs::Client::new(&aws().await);
+        let url = sqs
+            .create_queue()
+            .queue_name(format!("steps-{}.fifo", uuid::Uuid::new_v4().simple()))
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+            .send()
+            .await
+            .expect("create steps queue")
+            .queue_url
+            .expect("queue url");
+        self.app.steps = hub::adapters::sqs::SqsStepQueue::new(sqs.clone(), Some(url.clone()));
+        (sqs, url)
+    }
+
     pub fn table(&self) -> &str {
         &self.app.settings.table
     }

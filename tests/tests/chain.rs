@@ -2,7 +2,6 @@
 //! serials, interface 10 callbacks applied once (duplicates, contradictions, wrong amounts,
 //! unknown serials), the ledger and escrow, and the claim reaching FUNDING then FUNDED.
 
-use hub::adapters::sqs::SqsStepQueue;
 use hub::domain::chain;
 use hub::domain::claim::{BankAccount, ClaimNo};
 use hub::domain::funding::{self, InvestOrder, Investment, InvestmentStatus};
@@ -57,17 +56,7 @@ struct Setup {
 
 async fn setup(amount: i64, investors: usize) -> Setup {
     let mut hub = TestHub::spawn().await;
-    let sqs = aws_sdk_sqs::Client::new(&hub_tests::aws().await);
-    let url = sqs
-        .create_queue()
-        .queue_name(format!("steps-{}.fifo", uuid::Uuid::new_v4().simple()))
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    hub.app.steps = SqsStepQueue::new(sqs.clone(), Some(url.clone()));
+    let (sqs, url) = hub.with_steps_queue().await;
     let (mut request, _) = accepted_case();
     request["claimNo"] = json!("CHAIN-1");
     request["amount"] = json!(amount.to_string());

@@ -3,7 +3,6 @@
 
 use futures::future::join_all;
 use hub::ApiError;
-use hub::adapters::sqs::SqsStepQueue;
 use hub::domain::funding::{self, InvestOrder, InvestmentStatus};
 use hub::domain::investor::{self, Investor};
 use hub::domain::money::Money;
@@ -25,22 +24,6 @@ impl Originator for LoanBook {
 
 fn rupiah(v: i64) -> Money {
     Money::from_decimal(Decimal::from(v))
-}
-
-async fn with_steps_queue(hub: &mut TestHub) -> (aws_sdk_sqs::Client, String) {
-    let sqs = aws_sdk_sqs::Client::new(&hub_tests::aws().await);
-    let name = format!("steps-{}.fifo", uuid::Uuid::new_v4().simple());
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    hub.app.steps = SqsStepQueue::new(sqs.clone(), Some(url.clone()));
-    (sqs, url)
 }
 
 /// A listed claim of `amount` (the fixture's first accepted claim, renumbered).
@@ -87,7 +70,7 @@ fn order(investor: &Investor, claim: &ClaimKey, amount: i64, request_id: &str) -
 #[tokio::test]
 async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
     let mut hub = TestHub::spawn().await;
-    let (sqs, url) = with_steps_queue(&mut hub).await;
+    let (sqs, url) = hub.with_steps_queue().await;
     let claim = listed_claim(&hub, "CONC-1", 5_000_000).await;
     let people = investors(&hub, 50).await;
     let orders: Vec<InvestOrder> = people.iter().map(|p| order(p, &claim, 150_000, "r1")).collect();
@@ -129,7 +112,7 @@ async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
 #[tokio::test]
 async fn a_retried_order_is_the_same_investment_and_a_reused_key_conflicts() {
     let mut hub = TestHub::spawn().await;
-    with_steps_queue(&mut hub).await;
+    hub.with_steps_queue().await;
     let claim = listed_claim(&hub, "IDEM-1", 1_000_000).await;
     let people = investors(&hub, 1).await;
     let rules = &hub.app.settings.funding;
@@ -172,7 +155,7 @@ async fn a_retried_order_is_the_same_investment_and_a_reused_key_conflicts() {
 #[tokio::test]
 async fn orders_are_refused_for_borrowers_small_amounts_and_closed_listings() {
     let mut hub = TestHub::spawn().await;
-    with_steps_queue(&mut hub).await;
+    hub.with_steps_queue().await;
     let claim = listed_claim(&hub, "RULES-1", 1_000_000).await;
     let people = investors(&hub, 1).await;
     let rules = hub.app.settings.funding.clone();
@@ -201,7 +184,7 @@ async fn orders_are_refused_for_borrowers_small_amounts_and_closed_listings() {
 #[tokio::test]
 async fn listings_show_open_claims_without_personal_data() {
     let mut hub = TestHub::spawn().await;
-    with_steps_queue(&mut hub).await;
+    hub.with_steps_queue().await;
     let claim = listed_claim(&hub, "LIST-1", 1_000_000).await;
     let people = investors(&hub, 1).await;
     let rules = &hub.app.settings.funding;

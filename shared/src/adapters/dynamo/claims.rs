@@ -102,11 +102,7 @@ impl ClaimStore for DynamoStore {
         for movement in movements {
             request = request.transact_items(super::funding::put_movement(&self.table, movement, at)?);
         }
-        match request.send().await {
-            Ok(_) => Ok(Transition::Applied),
-            Err(e) if !super::cancellation_reasons(&e).is_empty() => Ok(Transition::Stale),
-            Err(e) => Err(unavailable(e)),
-        }
+        super::transact(request).await
     }
 
     async fn change_status(

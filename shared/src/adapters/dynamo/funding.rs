@@ -2,7 +2,7 @@
 //! `sk = MOVEMENT`; pending ones indexed by `gsi1pk = MOVEMENT#PENDING` for the reconciler).
 
 use super::claims::claim_pk;
-use super::{DynamoStore, Item, Reader, cancellation_reasons, corrupt, n, s, unavailable};
+use super::{DynamoStore, Item, Reader, cancellation_reasons, corrupt, n, s, transact, unavailable};
 use crate::domain::claim::ClaimNo;
 use crate::domain::funding::{Investment, InvestmentStatus};
 use crate::domain::money::Money;
@@ -371,18 +371,13 @@ impl CollectionStore for DynamoStore {
                 .build(),
         )?;
         let inactive = investor_active_delta(&self.table, &investment.investor_id, -1)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(refunded).build())
-            .transact_items(TransactWriteItem::builder().update(inactive).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Transition::Applied),
-            Err(e) if !cancellation_reasons(&e).is_empty() => Ok(Transition::Stale),
-            Err(e) => Err(unavailable(e)),
-        }
+        transact(
+            self.client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(refunded).build())
+                .transact_items(TransactWriteItem::builder().update(inactive).build()),
+        )
+        .await
     }
 
     async fn record_collected(
@@ -417,18 +412,13 @@ impl CollectionStore for DynamoStore {
                 .expression_attribute_values(":index", s(super::claims::status_index(change.status)))
                 .expression_attribute_values(":change", AttributeValue::L(vec![super::claims::history_entry(change)])),
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(succeed).build())
-            .transact_items(TransactWriteItem::builder().update(built(update.build())?).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Transition::Applied),
-            Err(e) if !cancellation_reasons(&e).is_empty() => Ok(Transition::Stale),
-            Err(e) => Err(unavailable(e)),
-        }
+        transact(
+            self.client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(succeed).build())
+                .transact_items(TransactWriteItem::builder().update(built(update.build())?).build()),
+        )
+        .await
     }
 
     async fn release_investment(&self, investment: &Investment) -> Result<Transition, StoreError> {
@@ -444,19 +434,14 @@ impl CollectionStore for DynamoStore {
                 .build(),
         )?;
         let inactive = investor_active_delta(&self.table, &investment.investor_id, -1)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(fail).build())
-            .transact_items(TransactWriteItem::builder().update(release).build())
-            .transact_items(TransactWriteItem::builder().update(inactive).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Transition::Applied),
-            Err(e) if !cancellation_reasons(&e).is_empty() => Ok(Transition::Stale),
-            Err(e) => Err(unavailable(e)),
-        }
+        transact(
+            self.client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(fail).build())
+                .transact_items(TransactWriteItem::builder().update(release).build())
+                .transact_items(TransactWriteItem::builder().update(inactive).build()),
+        )
+        .await
     }
 }
 

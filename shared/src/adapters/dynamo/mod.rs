@@ -76,6 +76,18 @@ fn cancellation_reasons<R>(
     }
 }
 
+/// Sends a conditional transaction: `Applied`, or `Stale` when one of its conditions failed.
+async fn transact(
+    request: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+) -> Result<crate::domain::ports::Transition, StoreError> {
+    use crate::domain::ports::Transition;
+    match request.send().await {
+        Ok(_) => Ok(Transition::Applied),
+        Err(e) if !cancellation_reasons(&e).is_empty() => Ok(Transition::Stale),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 fn unavailable<E: std::error::Error>(e: E) -> StoreError {
     StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
