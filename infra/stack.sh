@@ -62,9 +62,22 @@ stop_all() {
   PIDS=()
 }
 
+# Runs a foreground step as a child the traps can stop: bash runs a trap only between
+# commands, so a long step in the foreground would delay Ctrl-C/TERM until it ends.
+STEP_PID=
+run_step() {
+  "$@" &
+  STEP_PID=$!
+  local rc=0
+  wait "$STEP_PID" || rc=$?
+  STEP_PID=
+  return "$rc"
+}
+
 # EXIT trap: stop what was started, keep the script's own exit status.
 on_exit() {
   local rc=$?
+  [ -n "$STEP_PID" ] && kill -TERM "$STEP_PID" 2>/dev/null
   stop_all
   exit "$rc"
 }

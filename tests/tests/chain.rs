@@ -154,7 +154,7 @@ async fn a_collection_step_sends_the_same_serial_however_often_it_runs() {
     let sent = platform.0.lock().unwrap().clone();
     assert_eq!(sent.len(), 2);
     assert!(sent.iter().all(|(serial, amount, account)| {
-        serial == &format!("COL-INV-{}", investment.investment_id)
+        serial == &format!("COL-INV-1-{}", investment.investment_id)
             && *amount == rupiah(400_000)
             && account == "8800000000"
     }));
@@ -296,8 +296,8 @@ async fn a_funded_claim_is_disbursed_and_its_fee_paid_to_income() {
         ]
     );
     let asked = platform.asked.lock().unwrap().clone();
-    assert!(asked.contains(&"PAY-DIS-doit-CHAIN-1".to_owned()), "{asked:?}");
-    assert_eq!(asked.contains(&"PAY-FEE-doit-CHAIN-1".to_owned()), !fee.is_zero(), "{asked:?}");
+    assert!(asked.contains(&"PAY-DIS-1-doit-CHAIN-1".to_owned()), "{asked:?}");
+    assert_eq!(asked.contains(&"PAY-FEE-1-doit-CHAIN-1".to_owned()), !fee.is_zero(), "{asked:?}");
     // Escrow: 1,000,000 in, (1,000,000 - fee) to the borrower, fee to income: zero left.
     assert_eq!(escrow(&s.hub.items().await), Decimal::ZERO);
 }
@@ -312,7 +312,7 @@ async fn a_transient_payout_failure_retries_under_a_new_serial() {
     assert_eq!(claim.status, ClaimStatus::Disbursed);
     let asked = platform.asked.lock().unwrap().clone();
     let payouts: Vec<&String> = asked.iter().filter(|a| a.starts_with("PAY-DIS")).collect();
-    assert_eq!(payouts, ["PAY-DIS-doit-CHAIN-1", "PAY-DIS-doit-CHAIN-1-R2", "PAY-DIS-doit-CHAIN-1-R3"]);
+    assert_eq!(payouts, ["PAY-DIS-1-doit-CHAIN-1", "PAY-DIS-2-doit-CHAIN-1", "PAY-DIS-3-doit-CHAIN-1"]);
     assert_eq!(escrow(&s.hub.items().await), Decimal::ZERO);
 }
 

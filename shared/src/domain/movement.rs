@@ -60,6 +60,8 @@ pub enum MovementStatus {
 
 /// The payment platform's idempotency key for a movement: derived from what the movement is
 /// for, so a retried step sends the same serial. `attempt` > 1 only after a transient failure.
+/// `<prefix>-<attempt>-<subject>` reads back unambiguously: the attempt is digits up to the
+/// first `-`, the subject (an investment id or `<source>-<claimNo>`) is the rest.
 pub fn serial(purpose: Purpose, subject: &str, attempt: u32) -> String {
     let prefix = match purpose {
         Purpose::Investment => "COL-INV",
@@ -67,7 +69,8 @@ pub fn serial(purpose: Purpose, subject: &str, attempt: u32) -> String {
         Purpose::UpfrontFee => "PAY-FEE",
         Purpose::Refund => "PAY-REF",
     };
-    if attempt <= 1 { format!("{prefix}-{subject}") } else { format!("{prefix}-{subject}-R{attempt}") }
+    // The attempt comes before the subject, so no claim number can imitate a retry's serial.
+    format!("{prefix}-{}-{subject}", attempt.max(1))
 }
 
 /// The failure reason a payment platform gives for a failure worth retrying.
@@ -223,9 +226,12 @@ mod tests {
 
     #[test]
     fn serials_are_deterministic_per_purpose_and_attempt() {
-        assert_eq!(serial(Purpose::Investment, "abc", 1), "COL-INV-abc");
-        assert_eq!(serial(Purpose::Disbursement, "doit-C1", 1), "PAY-DIS-doit-C1");
-        assert_eq!(serial(Purpose::Disbursement, "doit-C1", 2), "PAY-DIS-doit-C1-R2");
+        assert_eq!(serial(Purpose::Investment, "abc", 1), "COL-INV-1-abc");
+        assert_eq!(serial(Purpose::Disbursement, "doit-C1", 1), "PAY-DIS-1-doit-C1");
+        assert_eq!(serial(Purpose::Disbursement, "doit-C1", 2), "PAY-DIS-2-doit-C1");
+        // Claim X's retry and claim "X-R2" (or "2-…") never share a serial.
+        assert_ne!(serial(Purpose::Disbursement, "doit-X", 2), serial(Purpose::Disbursement, "doit-X-R2", 1));
+        assert_ne!(serial(Purpose::Disbursement, "doit-X", 2), serial(Purpose::Disbursement, "2-doit-X", 1));
         assert_eq!(Purpose::Refund.kind(), MovementKind::Payout);
     }
 
