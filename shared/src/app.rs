@@ -3,18 +3,41 @@
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::originator::OriginatorClient;
 use crate::adapters::payment::PaymentClient;
-use crate::adapters::sqs::SqsStepQueue;
+use crate::adapters::sqs::SqsQueues;
 use crate::config::{ConfigError, Settings};
 use crate::outbound::SignedClient;
 use chrono::{DateTime, SubsecRound, Utc};
+use std::path::PathBuf;
 use std::time::Duration;
 
-/// The hub's clock. Times are kept to the millisecond so they survive a storage round trip.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Clock;
+/// The hub's clock: the one "today" every rule reads (SPEC section 5). Times are kept to the
+/// millisecond so they survive a storage round trip. Local runs and tests may set it ahead
+/// through a file of whole seconds (`HUB_CLOCK_FILE`), so loans live months in minutes;
+/// signatures and nonces always use the wall clock.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_file: Option<PathBuf>,
+}
 
 impl Clock {
+    pub fn settable(offset_file: Option<PathBuf>) -> Clock {
+        Clock { offset_file }
+    }
+
+    /// Business time: the wall clock plus the offset, if one is set.
     pub fn now(&self) -> DateTime<Utc> {
+        let offset = self
+            .offset_file
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|text| text.trim().parse::<i64>().ok())
+            .and_then(chrono::Duration::try_seconds)
+            .unwrap_or_default();
+        (Utc::now() + offset).trunc_subsecs(3)
+    }
+
+    /// Transport time, for signatures and nonces.
+    pub fn wall(&self) -> DateTime<Utc> {
         Utc::now().trunc_subsecs(3)
     }
 }
@@ -23,7 +46,7 @@ impl Clock {
 pub struct App {
     pub settings: Settings,
     pub store: DynamoStore,
-    pub steps: SqsStepQueue,
+    pub queues: SqsQueues,
     pub originator: OriginatorClient,
     pub payment: PaymentClient,
     pub clock: Clock,
@@ -45,7 +68,11 @@ impl App {
 
     pub fn new(settings: Settings, aws: &aws_config::SdkConfig) -> App {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &settings.table);
-        let steps = SqsStepQueue::new(aws_sdk_sqs::Client::new(aws), settings.steps_queue_url.clone());
+        let queues = SqsQueues::new(
+            aws_sdk_sqs::Client::new(aws),
+            settings.steps_queue_url.clone(),
+            settings.notices_queue_url.clone(),
+        );
         let originator = OriginatorClient::new(settings.originator_url.as_ref().and_then(|url| {
             let secret = settings.partners.get(&settings.originator_partner)?;
             SignedClient::new(url, HUB_PARTNER_ID, secret, PARTNER_TIMEOUT).ok()
@@ -54,6 +81,7 @@ impl App {
             let secret = settings.partners.get(&settings.payment_partner)?;
             SignedClient::new(url, HUB_PARTNER_ID, secret, PARTNER_TIMEOUT).ok()
         }));
-        App { settings, store, steps, originator, payment, clock: Clock }
+        let clock = Clock::settable(settings.clock_file.clone());
+        App { settings, store, queues, originator, payment, clock }
     }
 }

@@ -29,6 +29,15 @@ pub mod env {
     pub const MATCH_KEY: &str = "MATCH_KEY";
     /// The FIFO queue of payment steps.
     pub const STEPS_QUEUE_URL: &str = "STEPS_QUEUE_URL";
+    /// The queue of interface 6 announcements for the notify worker.
+    pub const NOTICES_QUEUE_URL: &str = "NOTICES_QUEUE_URL";
+    /// Seconds a movement, step or notice may wait before the reconciler picks it up.
+    pub const RECONCILE_AFTER_SECONDS: &str = "RECONCILE_AFTER_SECONDS";
+    /// First delay, in seconds, before a notice the originator did not take is tried again;
+    /// it doubles per attempt up to 15 minutes.
+    pub const NOTICE_BACKOFF_SECONDS: &str = "NOTICE_BACKOFF_SECONDS";
+    /// Local runs and tests only: a file holding whole seconds the hub's clock runs ahead.
+    pub const CLOCK_FILE: &str = "HUB_CLOCK_FILE";
     /// Base URL of the originator's interfaces 2, 3 and 6 (everything before `/v1`).
     pub const ORIGINATOR_URL: &str = "ORIGINATOR_URL";
     /// JSON `{bankCode, bankName, accountNo, accountName}` of the platform's income account.
@@ -78,6 +87,11 @@ impl PartnerRoles {
     }
 }
 
+/// A whole number from a variable, `None` when it is not set.
+fn number<T: std::str::FromStr>(var: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<T>, ConfigError> {
+    var(name).map(|v| v.trim().parse().map_err(|_| ConfigError(format!("{name} must be a whole number")))).transpose()
+}
+
 fn list(value: &str) -> Vec<String> {
     value.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()
 }
@@ -95,6 +109,8 @@ struct Defaults {
     max_body_bytes: usize,
     min_investment: String,
     listing_window_hours: i64,
+    reconcile_after_seconds: i64,
+    notice_backoff_seconds: i32,
     max_claim_amount: String,
     income_account: IncomeAccount,
 }
@@ -118,6 +134,10 @@ pub struct Settings {
     pub roles: PartnerRoles,
     pub funding: FundingRules,
     pub steps_queue_url: Option<String>,
+    pub notices_queue_url: Option<String>,
+    pub reconcile_after: chrono::Duration,
+    pub notice_backoff_seconds: i32,
+    pub clock_file: Option<std::path::PathBuf>,
     pub originator_url: Option<String>,
     /// The originator whose shared secret signs the hub's calls to `originator_url`.
     pub originator_partner: String,
@@ -193,6 +213,14 @@ impl Settings {
             roles,
             funding: FundingRules { min_investment, listing_window: chrono::Duration::hours(window_hours) },
             steps_queue_url: var(env::STEPS_QUEUE_URL),
+            notices_queue_url: var(env::NOTICES_QUEUE_URL),
+            reconcile_after: chrono::Duration::seconds(
+                number(&var, env::RECONCILE_AFTER_SECONDS)?.unwrap_or(defaults.reconcile_after_seconds),
+            ),
+            notice_backoff_seconds: number(&var, env::NOTICE_BACKOFF_SECONDS)?
+                .unwrap_or(defaults.notice_backoff_seconds)
+                .max(1),
+            clock_file: var(env::CLOCK_FILE).map(Into::into),
             originator_url: var(env::ORIGINATOR_URL),
             originator_partner: var(env::ORIGINATOR_PARTNER).unwrap_or_else(|| "doit".into()),
             payment_url: var(env::PAYMENT_URL),

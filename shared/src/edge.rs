@@ -42,7 +42,7 @@ fn signed_path(req: &Request) -> String {
 /// Checks size, signature, clock skew and nonce, then that the caller plays `role`. Every hub
 /// endpoint calls this first.
 pub async fn authenticate(app: &App, req: &Request, role: Role) -> Result<Caller, ApiError> {
-    let now_ms = app.clock.now().timestamp_millis();
+    let now_ms = app.clock.wall().timestamp_millis();
     let caller = authenticate_with(&app.settings, &app.store, now_ms, req).await?;
     if app.settings.roles.role_of(&caller.partner) != role {
         return Err(ApiError::Forbidden("this partner may not call this endpoint"));

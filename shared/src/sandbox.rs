@@ -80,7 +80,7 @@ impl Sandbox {
             nonces: ScopedNonces { scope: name, store: DynamoStore::new(dynamo.clone(), &table) },
             settings,
             dynamo,
-            clock: Clock,
+            clock: Clock::default(),
         })
     }
 
@@ -90,7 +90,7 @@ impl Sandbox {
 
     /// The hub's own check: body size, signature, clock skew, nonce.
     pub async fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
-        let now_ms = self.clock.now().timestamp_millis();
+        let now_ms = self.clock.wall().timestamp_millis();
         edge::authenticate_with(&self.settings, &self.nonces, now_ms, req).await
     }
 }

@@ -1,4 +1,4 @@
-//! SQS workers: a generic per-message runner that reports failed message ids (partial batch
+//! Workers. SQS: a generic per-message runner that reports failed message ids (partial batch
 //! failures), keeping FIFO order: once a message of a group fails, the later messages of that
 //! group in the batch are reported failed without running, so they come back in order.
 
@@ -46,6 +46,24 @@ where
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, std::convert::Infallible>(run_batch(event.payload, |m| handler(app, m)).await)
+    }))
+    .await
+}
+
+/// Runs a scheduled Lambda (an EventBridge schedule): configuration and clients built once,
+/// then `job` per event; its summary is the invocation's result, an error fails it.
+pub async fn serve_scheduled<F, Fut>(job: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static App) -> Fut,
+    Fut: Future<Output = Result<serde_json::Value, crate::ApiError>>,
+{
+    lambda_runtime::tracing::init_default_subscriber();
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let job = &job;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        let summary = job(app).await.map_err(|e| e.to_string())?;
+        tracing::info!(%summary, "scheduled run done");
+        Ok::<_, String>(summary)
     }))
     .await
 }

@@ -9,6 +9,8 @@ use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
+pub mod doubles;
+
 pub const SECRET: &str = "test-secret-doit";
 pub const OTHER_PARTNER: &str = "other";
 pub const OTHER_SECRET: &str = "test-secret-other";
@@ -39,10 +41,14 @@ pub async fn aws() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// A hub with its own table, created from template.yaml's definition.
+/// A hub with its own table, created from template.yaml's definition, and its own steps
+/// (FIFO) and notify queues.
 pub struct TestHub {
     pub app: App,
     pub dynamo: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub steps_url: String,
+    pub notices_url: String,
 }
 
 impl TestHub {
@@ -62,23 +68,84 @@ impl TestHub {
             _ => None,
         })
         .expect("settings");
-        TestHub { app: App::new(settings, &aws), dynamo }
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let queue = |name: String, fifo: bool| {
+            let sqs = sqs.clone();
+            async move {
+                let mut create = sqs.create_queue().queue_name(name);
+                if fifo {
+                    create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+                }
+                create.send().await.expect("create queue").queue_url.expect("queue url")
+            }
+        };
+        let id = uuid::Uuid::new_v4().simple();
+        let steps_url = queue(format!("steps-{id}.fifo"), true).await;
+        let notices_url = queue(format!("notices-{id}"), false).await;
+        let mut app = App::new(settings, &aws);
+        app.queues =
+            hub::adapters::sqs::SqsQueues::new(sqs.clone(), Some(steps_url.clone()), Some(notices_url.clone()));
+        TestHub { app, dynamo, sqs, steps_url, notices_url }
     }
 
-    /// Gives the hub its own FIFO steps queue; answers the client and the queue URL.
-    pub async fn with_steps_queue(&mut self) -> (aws_sdk_sqs::Client, String) {
-        let sqs = aws_sdk_sqs::Client::new(&aws().await);
-        let url = sqs
-            .create_queue()
-            .queue_name(format!("steps-{}.fifo", uuid::Uuid::new_v4().simple()))
-            .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-            .send()
-            .await
-            .expect("create steps queue")
-            .queue_url
-            .expect("queue url");
-        self.app.steps = hub::adapters::sqs::SqsStepQueue::new(sqs.clone(), Some(url.clone()));
-        (sqs, url)
+    /// Plays the payment-steps worker: runs every step on the queue until it is empty.
+    /// Answers how many steps ran.
+    pub async fn drain_steps(
+        &self,
+        payment: &impl hub::domain::ports::PaymentPlatform,
+        originator: &impl hub::domain::ports::Originator,
+    ) -> usize {
+        let chain = hub::domain::chain::Chain {
+            payment,
+            originator,
+            match_key: &self.app.settings.match_key,
+            income: &self.app.settings.income_account,
+        };
+        let mut ran = 0;
+        loop {
+            let bodies = self.take_all(&self.steps_url).await;
+            if bodies.is_empty() {
+                return ran;
+            }
+            for body in bodies {
+                let step: hub::domain::steps::Step = serde_json::from_str(&body).expect("a step");
+                let now = self.app.clock.now();
+                Box::pin(hub::domain::chain::run(&self.app.store, &chain, &self.app.queues, &step, now))
+                    .await
+                    .unwrap_or_else(|e| panic!("step {step:?} failed: {e}"));
+                ran += 1;
+            }
+        }
+    }
+
+    /// Takes every message now on a queue (deleting it); bodies in order.
+    pub async fn take_all(&self, url: &str) -> Vec<String> {
+        let mut bodies = Vec::new();
+        loop {
+            let out =
+                self.sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("receive");
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return bodies;
+            }
+            for m in messages {
+                bodies.push(m.body().unwrap_or_default().to_owned());
+                let receipt = m.receipt_handle().unwrap_or_default();
+                self.sqs.delete_message().queue_url(url).receipt_handle(receipt).send().await.expect("delete");
+            }
+        }
+    }
+
+    /// Posts a claim through interface 1 and runs its borrower check (interface 2) with a
+    /// borrower who invests nowhere: the claim is open for investment.
+    pub async fn list_claim(&self, request: &Value) -> hub::domain::movement::ClaimKey {
+        let reply = self.post("/v1/claims", request.to_string()).send().await;
+        assert_eq!(reply.code(), "OK", "{}", reply.body);
+        let platform = doubles::FakePlatform::immediate(&[]);
+        self.drain_steps(&platform, &doubles::FakeOriginator::default()).await;
+        let claim_no = request["claimNo"].as_str().expect("claimNo");
+        let claim_no = hub::domain::claim::ClaimNo::parse(claim_no).expect("a claim number");
+        hub::domain::movement::ClaimKey { source: "doit".into(), claim_no }
     }
 
     pub fn table(&self) -> &str {

@@ -3,44 +3,18 @@
 //! unknown serials), the ledger and escrow, and the claim reaching FUNDING then FUNDED.
 
 use hub::domain::chain;
-use hub::domain::claim::{BankAccount, ClaimNo};
 use hub::domain::funding::{self, InvestOrder, Investment, InvestmentStatus};
 use hub::domain::investor::{self, Investor};
 use hub::domain::money::Money;
-use hub::domain::movement::{ClaimKey, Movement, MovementStatus};
-use hub::domain::people::{Nik, Phone};
-use hub::domain::ports::{ClaimStore, FundingStore, InvestorStore, Originator, PartnerError, PaymentPlatform};
+use hub::domain::movement::{ClaimKey, MovementStatus};
+use hub::domain::ports::{ClaimStore, FundingStore, InvestorStore, PaymentPlatform};
 use hub::domain::status::ClaimStatus;
 use hub::domain::steps::Step;
+use hub_tests::doubles::{FakeOriginator, FakePlatform};
 use hub_tests::{PAY_SECRET, TestHub, accepted_case};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Mutex;
-
-struct NoLoans;
-
-impl Originator for NoLoans {
-    async fn has_active_loan(&self, _: &Nik, _: &Phone) -> Result<bool, PartnerError> {
-        Ok(false)
-    }
-}
-
-/// Records what the hub asked of the payment platform and answers PENDING, as a platform that
-/// calls back later does.
-#[derive(Default)]
-struct RecordingPlatform(Mutex<Vec<(String, Money, String)>>);
-
-impl PaymentPlatform for RecordingPlatform {
-    async fn request_movement(
-        &self,
-        m: &Movement,
-        party: &BankAccount,
-    ) -> Result<(MovementStatus, Option<String>), PartnerError> {
-        self.0.lock().unwrap().push((m.serial.clone(), m.amount, party.account_no.clone()));
-        Ok((MovementStatus::Pending, None))
-    }
-}
 
 fn rupiah(v: i64) -> Money {
     Money::from_decimal(Decimal::from(v))
@@ -50,18 +24,15 @@ struct Setup {
     hub: TestHub,
     claim: ClaimKey,
     people: Vec<Investor>,
-    sqs: aws_sdk_sqs::Client,
-    queue: String,
 }
 
 async fn setup(amount: i64, investors: usize) -> Setup {
-    let mut hub = TestHub::spawn().await;
-    let (sqs, url) = hub.with_steps_queue().await;
+    let hub = TestHub::spawn().await;
     let (mut request, _) = accepted_case();
     request["claimNo"] = json!("CHAIN-1");
     request["amount"] = json!(amount.to_string());
     request["upfrontFee"] = json!("0");
-    assert_eq!(hub.post("/v1/claims", request.to_string()).send().await.code(), "OK");
+    let claim = hub.list_claim(&request).await;
     let mut people = Vec::new();
     for i in 0..investors {
         let body = json!({"name": format!("Investor {i}"), "nik": format!("32010555069{i:05}"), "phone": format!("0813{i:08}"),
@@ -73,13 +44,7 @@ async fn setup(amount: i64, investors: usize) -> Setup {
                 .unwrap(),
         );
     }
-    Setup {
-        claim: ClaimKey { source: "doit".into(), claim_no: ClaimNo::parse("CHAIN-1").unwrap() },
-        hub,
-        people,
-        sqs,
-        queue: url,
-    }
+    Setup { claim, hub, people }
 }
 
 impl Setup {
@@ -91,7 +56,10 @@ impl Setup {
             request_id: format!("order-{who}"),
         };
         let app = &self.hub.app;
-        funding::invest(&app.store, &NoLoans, &app.steps, &app.settings.funding, &order, app.clock.now()).await.unwrap()
+        let originator = FakeOriginator::default();
+        funding::invest(&app.store, &originator, &app.queues, &app.settings.funding, &order, app.clock.now())
+            .await
+            .unwrap()
     }
 
     async fn callback(&self, serial: &str, status: &str, amount: &str) -> hub_tests::Reply {
@@ -101,38 +69,23 @@ impl Setup {
     }
 
     async fn step(&self, step: Step) {
-        self.run(&RecordingPlatform::default(), &step).await.unwrap();
+        self.run(&FakePlatform::calling_back(), &step).await.unwrap();
     }
 
     async fn run(&self, platform: &impl PaymentPlatform, step: &Step) -> Result<(), hub::ApiError> {
         let app = &self.hub.app;
-        let chain = chain::Chain { payment: platform, income: &app.settings.income_account };
-        chain::run(&app.store, &chain, &app.steps, step, app.clock.now()).await
+        let originator = FakeOriginator::default();
+        let chain = chain::Chain {
+            payment: platform,
+            originator: &originator,
+            match_key: &app.settings.match_key,
+            income: &app.settings.income_account,
+        };
+        chain::run(&app.store, &chain, &app.queues, step, app.clock.now()).await
     }
 
-    /// Plays the payment-steps worker: runs every step on the queue until it is empty.
     async fn drain(&self, platform: &impl PaymentPlatform) -> usize {
-        let mut ran = 0;
-        loop {
-            let out =
-                self.sqs.receive_message().queue_url(&self.queue).max_number_of_messages(10).send().await.unwrap();
-            let messages = out.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return ran;
-            }
-            for m in messages {
-                let step: Step = serde_json::from_str(m.body().unwrap()).unwrap();
-                self.run(platform, &step).await.unwrap();
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-                ran += 1;
-            }
-        }
+        self.hub.drain_steps(platform, &FakeOriginator::default()).await
     }
 
     async fn claim_status(&self) -> (ClaimStatus, Money) {
@@ -145,13 +98,13 @@ impl Setup {
 async fn a_collection_step_sends_the_same_serial_however_often_it_runs() {
     let s = setup(1_000_000, 1).await;
     let investment = s.invest(0, 400_000).await;
-    let platform = RecordingPlatform::default();
+    let platform = FakePlatform::calling_back();
     let step = Step::RequestMovement { serial: investment.serial.clone() };
     // The worker crashed after sending and SQS delivers the step again: same serial both times.
     for _ in 0..2 {
         s.run(&platform, &step).await.unwrap();
     }
-    let sent = platform.0.lock().unwrap().clone();
+    let sent = platform.asked.lock().unwrap().clone();
     assert_eq!(sent.len(), 2);
     assert!(sent.iter().all(|(serial, amount, account)| {
         serial == &format!("COL-INV-1-{}", investment.investment_id)
@@ -240,33 +193,6 @@ async fn a_failed_collection_releases_its_share() {
     );
 }
 
-/// A platform that decides at once: succeeds unless told to fail a purpose's first attempts.
-struct DecidingPlatform {
-    fail: HashMap<&'static str, (u32, &'static str)>,
-    asked: Mutex<Vec<String>>,
-}
-
-impl DecidingPlatform {
-    fn new(fail: &[(&'static str, u32, &'static str)]) -> Self {
-        DecidingPlatform { fail: fail.iter().map(|(p, n, r)| (*p, (*n, *r))).collect(), asked: Mutex::default() }
-    }
-}
-
-impl PaymentPlatform for DecidingPlatform {
-    async fn request_movement(
-        &self,
-        m: &Movement,
-        _: &BankAccount,
-    ) -> Result<(MovementStatus, Option<String>), PartnerError> {
-        self.asked.lock().unwrap().push(m.serial.clone());
-        let prefix = &m.serial[..7];
-        Ok(match self.fail.get(prefix) {
-            Some((attempts, reason)) if m.attempt <= *attempts => (MovementStatus::Failed, Some(reason.to_string())),
-            _ => (MovementStatus::Succeeded, None),
-        })
-    }
-}
-
 fn escrow(items: &[HashMap<String, aws_sdk_dynamodb::types::AttributeValue>]) -> Decimal {
     let claim = items.iter().find(|i| i["sk"].as_s().unwrap() == "CLAIM").unwrap();
     claim["escrowBalance"].as_n().unwrap().parse().unwrap()
@@ -280,7 +206,7 @@ async fn a_funded_claim_is_disbursed_and_its_fee_paid_to_income() {
     let fee = claim.claim.upfront_fee;
     s.invest(0, 600_000).await;
     s.invest(1, 400_000).await;
-    let platform = DecidingPlatform::new(&[]);
+    let platform = FakePlatform::immediate(&[]);
     let steps = s.drain(&platform).await;
     let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
     assert_eq!(claim.status, ClaimStatus::Disbursed, "after {steps} steps");
@@ -295,7 +221,7 @@ async fn a_funded_claim_is_disbursed_and_its_fee_paid_to_income() {
             ClaimStatus::Disbursed
         ]
     );
-    let asked = platform.asked.lock().unwrap().clone();
+    let asked = platform.serials();
     assert!(asked.contains(&"PAY-DIS-1-doit-CHAIN-1".to_owned()), "{asked:?}");
     assert_eq!(asked.contains(&"PAY-FEE-1-doit-CHAIN-1".to_owned()), !fee.is_zero(), "{asked:?}");
     // Escrow: 1,000,000 in, (1,000,000 - fee) to the borrower, fee to income: zero left.
@@ -306,11 +232,11 @@ async fn a_funded_claim_is_disbursed_and_its_fee_paid_to_income() {
 async fn a_transient_payout_failure_retries_under_a_new_serial() {
     let s = setup(1_000_000, 1).await;
     s.invest(0, 1_000_000).await;
-    let platform = DecidingPlatform::new(&[("PAY-DIS", 2, "TRANSIENT")]);
+    let platform = FakePlatform::immediate(&[("PAY-DIS", 2, "TRANSIENT")]);
     s.drain(&platform).await;
     let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
     assert_eq!(claim.status, ClaimStatus::Disbursed);
-    let asked = platform.asked.lock().unwrap().clone();
+    let asked = platform.serials();
     let payouts: Vec<&String> = asked.iter().filter(|a| a.starts_with("PAY-DIS")).collect();
     assert_eq!(payouts, ["PAY-DIS-1-doit-CHAIN-1", "PAY-DIS-2-doit-CHAIN-1", "PAY-DIS-3-doit-CHAIN-1"]);
     assert_eq!(escrow(&s.hub.items().await), Decimal::ZERO);
@@ -321,11 +247,11 @@ async fn a_permanent_payout_failure_refunds_every_investor_in_full() {
     let s = setup(1_000_000, 2).await;
     s.invest(0, 700_000).await;
     s.invest(1, 300_000).await;
-    let platform = DecidingPlatform::new(&[("PAY-DIS", 1, "ACCOUNT_REJECTED")]);
+    let platform = FakePlatform::immediate(&[("PAY-DIS", 1, "ACCOUNT_REJECTED")]);
     s.drain(&platform).await;
     let claim = s.hub.app.store.get_claim("doit", &s.claim.claim_no).await.unwrap().unwrap();
     assert_eq!(claim.status, ClaimStatus::DisburseFailed);
-    let asked = platform.asked.lock().unwrap().clone();
+    let asked = platform.serials();
     assert_eq!(asked.iter().filter(|a| a.starts_with("PAY-REF")).count(), 2, "{asked:?}");
     assert_eq!(escrow(&s.hub.items().await), Decimal::ZERO, "700,000 + 300,000 in, both back out");
     for investment in s.hub.app.store.investments(&s.claim).await.unwrap() {

@@ -7,19 +7,15 @@ use hub::domain::funding::{self, InvestOrder, InvestmentStatus};
 use hub::domain::investor::{self, Investor};
 use hub::domain::money::Money;
 use hub::domain::movement::ClaimKey;
-use hub::domain::people::{Nik, Phone};
-use hub::domain::ports::{ClaimStore, FundingStore, InvestorStore, Originator, PartnerError};
+use hub::domain::ports::{ClaimStore, FundingStore, InvestorStore};
+use hub_tests::doubles::FakeOriginator;
 use hub_tests::{TestHub, WEB_SECRET, accepted_case};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-/// Stands in for interface 3 where the originator itself is not under test.
-struct LoanBook(bool);
-
-impl Originator for LoanBook {
-    async fn has_active_loan(&self, _: &Nik, _: &Phone) -> Result<bool, PartnerError> {
-        Ok(self.0)
-    }
+/// Interface 3 answering `borrows` for everyone.
+fn loan_book(borrows: bool) -> FakeOriginator {
+    FakeOriginator { everyone_borrows: borrows, ..FakeOriginator::default() }
 }
 
 fn rupiah(v: i64) -> Money {
@@ -32,9 +28,7 @@ async fn listed_claim(hub: &TestHub, claim_no: &str, amount: i64) -> ClaimKey {
     request["claimNo"] = json!(claim_no);
     request["amount"] = json!(amount.to_string());
     request["upfrontFee"] = json!("0");
-    let reply = hub.post("/v1/claims", request.to_string()).send().await;
-    assert_eq!(reply.code(), "OK", "{}", reply.body);
-    ClaimKey { source: "doit".into(), claim_no: hub::domain::claim::ClaimNo::parse(claim_no).unwrap() }
+    hub.list_claim(&request).await
 }
 
 async fn investors(hub: &TestHub, count: usize) -> Vec<Investor> {
@@ -69,17 +63,17 @@ fn order(investor: &Investor, claim: &ClaimKey, amount: i64, request_id: &str) -
 
 #[tokio::test]
 async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
-    let mut hub = TestHub::spawn().await;
-    let (sqs, url) = hub.with_steps_queue().await;
+    let hub = TestHub::spawn().await;
+    let (sqs, url) = (hub.sqs.clone(), hub.steps_url.clone());
     let claim = listed_claim(&hub, "CONC-1", 5_000_000).await;
     let people = investors(&hub, 50).await;
     let orders: Vec<InvestOrder> = people.iter().map(|p| order(p, &claim, 150_000, "r1")).collect();
     let rules = &hub.app.settings.funding;
     let now = hub.app.clock.now();
-    let results = join_all(
-        orders.iter().map(|o| funding::invest(&hub.app.store, &LoanBook(false), &hub.app.steps, rules, o, now)),
-    )
-    .await;
+    let originator = loan_book(false);
+    let results =
+        join_all(orders.iter().map(|o| funding::invest(&hub.app.store, &originator, &hub.app.queues, rules, o, now)))
+            .await;
 
     let placed: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let refused =
@@ -111,16 +105,15 @@ async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
 
 #[tokio::test]
 async fn a_retried_order_is_the_same_investment_and_a_reused_key_conflicts() {
-    let mut hub = TestHub::spawn().await;
-    hub.with_steps_queue().await;
+    let hub = TestHub::spawn().await;
     let claim = listed_claim(&hub, "IDEM-1", 1_000_000).await;
     let people = investors(&hub, 1).await;
     let rules = &hub.app.settings.funding;
     let now = hub.app.clock.now();
     let first = funding::invest(
         &hub.app.store,
-        &LoanBook(false),
-        &hub.app.steps,
+        &loan_book(false),
+        &hub.app.queues,
         rules,
         &order(&people[0], &claim, 300_000, "k1"),
         now,
@@ -129,8 +122,8 @@ async fn a_retried_order_is_the_same_investment_and_a_reused_key_conflicts() {
     .unwrap();
     let again = funding::invest(
         &hub.app.store,
-        &LoanBook(false),
-        &hub.app.steps,
+        &loan_book(false),
+        &hub.app.queues,
         rules,
         &order(&people[0], &claim, 300_000, "k1"),
         now,
@@ -142,8 +135,8 @@ async fn a_retried_order_is_the_same_investment_and_a_reused_key_conflicts() {
     assert_eq!(stored.subscribed, rupiah(300_000), "counted once");
     let reused = funding::invest(
         &hub.app.store,
-        &LoanBook(false),
-        &hub.app.steps,
+        &loan_book(false),
+        &hub.app.queues,
         rules,
         &order(&people[0], &claim, 200_000, "k1"),
         now,
@@ -154,44 +147,42 @@ async fn a_retried_order_is_the_same_investment_and_a_reused_key_conflicts() {
 
 #[tokio::test]
 async fn orders_are_refused_for_borrowers_small_amounts_and_closed_listings() {
-    let mut hub = TestHub::spawn().await;
-    hub.with_steps_queue().await;
+    let hub = TestHub::spawn().await;
     let claim = listed_claim(&hub, "RULES-1", 1_000_000).await;
     let people = investors(&hub, 1).await;
     let rules = hub.app.settings.funding.clone();
     let now = hub.app.clock.now();
-    let invest = |o: InvestOrder, originator: LoanBook, at| {
+    let invest = |o: InvestOrder, originator: FakeOriginator, at| {
         let hub = &hub;
         let rules = rules.clone();
-        async move { funding::invest(&hub.app.store, &originator, &hub.app.steps, &rules, &o, at).await }
+        async move { funding::invest(&hub.app.store, &originator, &hub.app.queues, &rules, &o, at).await }
     };
-    let borrower = invest(order(&people[0], &claim, 200_000, "a"), LoanBook(true), now).await;
+    let borrower = invest(order(&people[0], &claim, 200_000, "a"), loan_book(true), now).await;
     assert!(matches!(borrower, Err(ApiError::IllegalState(_))), "{borrower:?}");
-    let small = invest(order(&people[0], &claim, 99_999, "b"), LoanBook(false), now).await;
+    let small = invest(order(&people[0], &claim, 99_999, "b"), loan_book(false), now).await;
     assert!(matches!(small, Err(ApiError::InvalidRequest(ref e)) if e[0].field == "amount"), "{small:?}");
-    let too_much = invest(order(&people[0], &claim, 1_000_001, "c"), LoanBook(false), now).await;
+    let too_much = invest(order(&people[0], &claim, 1_000_001, "c"), loan_book(false), now).await;
     assert!(matches!(too_much, Err(ApiError::InvalidRequest(_))), "{too_much:?}");
     let late =
-        invest(order(&people[0], &claim, 200_000, "d"), LoanBook(false), now + chrono::Duration::hours(48)).await;
+        invest(order(&people[0], &claim, 200_000, "d"), loan_book(false), now + chrono::Duration::hours(48)).await;
     assert!(matches!(late, Err(ApiError::IllegalState(_))), "{late:?}");
     let mut unknown = order(&people[0], &claim, 200_000, "e");
     unknown.claim.claim_no = hub::domain::claim::ClaimNo::parse("NOPE").unwrap();
-    assert!(matches!(invest(unknown, LoanBook(false), now).await, Err(ApiError::NotFound("claim"))));
+    assert!(matches!(invest(unknown, loan_book(false), now).await, Err(ApiError::NotFound("claim"))));
     let stored = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
     assert_eq!(stored.subscribed, Money::ZERO, "nothing refused was reserved");
 }
 
 #[tokio::test]
 async fn listings_show_open_claims_without_personal_data() {
-    let mut hub = TestHub::spawn().await;
-    hub.with_steps_queue().await;
+    let hub = TestHub::spawn().await;
     let claim = listed_claim(&hub, "LIST-1", 1_000_000).await;
     let people = investors(&hub, 1).await;
     let rules = &hub.app.settings.funding;
     funding::invest(
         &hub.app.store,
-        &LoanBook(false),
-        &hub.app.steps,
+        &loan_book(false),
+        &hub.app.queues,
         rules,
         &order(&people[0], &claim, 400_000, "x"),
         hub.app.clock.now(),

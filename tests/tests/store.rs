@@ -6,7 +6,8 @@ use chrono::Utc;
 use futures::future::join_all;
 use hub::domain::intake::{assess, receive_claim};
 use hub::domain::money::Money;
-use hub::domain::ports::{ClaimStore, Insert, NonceStore, Transition};
+use hub::domain::movement::ClaimKey;
+use hub::domain::ports::{ClaimStore, Insert, NonceStore, NoticeStore, Transition};
 use hub::domain::record::{ClaimRecord, StatusChange};
 use hub::domain::status::ClaimStatus;
 use hub_tests::{TestHub, accepted_case, fixture_cases};
@@ -97,7 +98,7 @@ async fn concurrent_identical_submissions_write_one_item_and_answer_alike() {
     let now = hub.app.clock.now();
     let attempts = (0..16).map(|i| {
         let at = now + chrono::Duration::milliseconds(i);
-        receive_claim(&hub.app.store, policy, "doit", &request, at)
+        receive_claim(&hub.app.store, &hub.app.queues, policy, "doit", &request, at)
     });
     let answers: Vec<_> = join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
     let first = &answers[0];
@@ -115,7 +116,9 @@ async fn concurrent_conflicting_submissions_let_exactly_one_content_win() {
     let policy = &hub.app.settings.intake;
     let now = hub.app.clock.now();
     let bodies: Vec<_> = (0..16).map(|i| if i % 2 == 0 { a.clone() } else { b.clone() }).collect();
-    let results = join_all(bodies.iter().map(|body| receive_claim(&hub.app.store, policy, "doit", body, now))).await;
+    let results =
+        join_all(bodies.iter().map(|body| receive_claim(&hub.app.store, &hub.app.queues, policy, "doit", body, now)))
+            .await;
     let ok = results.iter().filter(|r| r.is_ok()).count();
     let conflicts = results.iter().filter(|r| matches!(r, Err(hub::ApiError::Conflict(_)))).count();
     assert_eq!((ok, conflicts), (8, 8), "one content wins all its 8 calls, the other gets 8 conflicts");
@@ -143,9 +146,10 @@ async fn status_changes_are_conditional_on_state_and_version() {
     let rec = record(&hub, &request).await;
     let store = &hub.app.store;
     store.insert_claim(&rec).await.unwrap();
-    let change = StatusChange { status: ClaimStatus::Funding, at: hub.app.clock.now() };
+    let at = hub.app.clock.now();
+    let change = StatusChange::to(ClaimStatus::Funding, at);
 
-    let racers = join_all((0..8).map(|_| store.change_status(&rec, ClaimStatus::Listed, &change))).await;
+    let racers = join_all((0..8).map(|_| store.advance(&rec, &change, &[], at))).await;
     let applied = racers.iter().filter(|r| matches!(r, Ok(Transition::Applied))).count();
     assert_eq!(applied, 1, "exactly one of 8 concurrent transitions from the same version wins");
 
@@ -154,9 +158,23 @@ async fn status_changes_are_conditional_on_state_and_version() {
     assert_eq!(now.version, 2);
     assert_eq!(now.history.iter().map(|c| c.status).collect::<Vec<_>>(), [ClaimStatus::Listed, ClaimStatus::Funding]);
 
-    // A writer holding the old version, or expecting the wrong state, is stale.
-    assert_eq!(store.change_status(&rec, ClaimStatus::Listed, &change).await.unwrap(), Transition::Stale);
-    assert_eq!(store.change_status(&now, ClaimStatus::Listed, &change).await.unwrap(), Transition::Stale);
-    let funded = StatusChange { status: ClaimStatus::Funded, at: hub.app.clock.now() };
-    assert_eq!(store.change_status(&now, ClaimStatus::Funding, &funded).await.unwrap(), Transition::Applied);
+    // A writer holding the old version is stale.
+    assert_eq!(store.advance(&rec, &change, &[], at).await.unwrap(), Transition::Stale);
+
+    // A change the originator is told about puts its notice in the outbox in the same write.
+    let key = ClaimKey { source: "doit".into(), claim_no: rec.claim.claim_no.clone() };
+    assert!(store.notices(&key).await.unwrap().is_empty(), "FUNDING is not notified");
+    let failed = StatusChange::because(ClaimStatus::ListingFailed, at, "NOT_FULLY_FUNDED");
+    assert_eq!(store.advance(&now, &failed, &[], at).await.unwrap(), Transition::Applied);
+    let notices = store.undelivered_notices(&key).await.unwrap();
+    assert_eq!(notices.len(), 1);
+    let expected_id = format!("EV-1-doit-{}", rec.claim.claim_no);
+    assert_eq!((notices[0].sequence, notices[0].event_id.as_str()), (1, expected_id.as_str()));
+    assert_eq!(notices[0].reason.as_deref(), Some("NOT_FULLY_FUNDED"));
+    let later = at + chrono::Duration::seconds(1);
+    assert_eq!(store.claims_with_notices_due(later).await.unwrap(), [key.clone()]);
+    assert!(store.claims_with_notices_due(at).await.unwrap().is_empty(), "not due before it happened");
+    store.mark_delivered(&notices[0], later).await.unwrap();
+    assert!(store.undelivered_notices(&key).await.unwrap().is_empty());
+    assert!(store.claims_with_notices_due(later).await.unwrap().is_empty(), "delivered notices leave the index");
 }

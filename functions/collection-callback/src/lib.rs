@@ -15,6 +15,6 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 pub async fn callback(app: &App, req: &Request, kind: MovementKind) -> Result<Value, ApiError> {
     edge::authenticate(app, req, Role::Payment).await?;
     let report = Report::parse(&edge::json_body(req)?, app.settings.intake.claim_rules.currency)?;
-    let applied = settlement::apply_report(&app.store, &app.steps, kind, &report, app.clock.now()).await?;
+    let applied = settlement::apply_report(&app.store, &app.queues, kind, &report, app.clock.now()).await?;
     Ok(json!({ "serialNo": report.serial, "applied": applied }))
 }

@@ -2,7 +2,7 @@
 
 use hub::config::Role;
 use hub::domain::movement::ClaimKey;
-use hub::domain::ports::FundingStore;
+use hub::domain::ports::{FundingStore, NoticeStore};
 use hub::domain::{intake, views};
 use hub::{ApiError, App, edge};
 use lambda_http::{Body, Request, Response};
@@ -18,5 +18,6 @@ async fn get(app: &App, req: &Request) -> Result<Value, ApiError> {
     let record = intake::find_claim(&app.store, &caller.partner, &claim_no).await?;
     let key = ClaimKey { source: record.claim.source.clone(), claim_no: record.claim.claim_no.clone() };
     let investments = app.store.investments(&key).await?;
-    Ok(views::status_answer(&record, &investments))
+    let notices = app.store.notices(&key).await?;
+    Ok(views::status_answer(&record, &investments, &notices))
 }

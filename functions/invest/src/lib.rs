@@ -15,7 +15,7 @@ async fn invest(app: &App, req: &Request) -> Result<Value, ApiError> {
     edge::authenticate(app, req, Role::InvestorApp).await?;
     let order = InvestOrder::parse(&edge::json_body(req)?, app.settings.intake.claim_rules.currency)?;
     let investment =
-        funding::invest(&app.store, &app.originator, &app.steps, &app.settings.funding, &order, app.clock.now())
+        funding::invest(&app.store, &app.originator, &app.queues, &app.settings.funding, &order, app.clock.now())
             .await?;
     Ok(views::investment(&investment))
 }

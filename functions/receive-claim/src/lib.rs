@@ -13,7 +13,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn receive(app: &App, req: &Request) -> Result<Value, ApiError> {
     let caller = edge::authenticate(app, req, Role::Originator).await?;
     let body = edge::json_body(req)?;
+    let now = app.clock.now();
     let record =
-        intake::receive_claim(&app.store, &app.settings.intake, &caller.partner, &body, app.clock.now()).await?;
+        intake::receive_claim(&app.store, &app.queues, &app.settings.intake, &caller.partner, &body, now).await?;
     Ok(views::intake_answer(&record))
 }

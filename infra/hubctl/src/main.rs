@@ -19,7 +19,7 @@ const USAGE: &str = "usage:
                                            deliver SQS messages and schedules to the
                                            functions under cargo lambda watch, until Ctrl-C
   hubctl portfolio [FIXTURES]              push the sample portfolio, compare, summarise
-  hubctl money-chain                       register investors, invest, wait for the chain,
+  hubctl money-chain [FIXTURES]            register investors, invest, wait for the chain,
                                            compare with the SPEC's figures (needs PAY_SECRET,
                                            WEB_SECRET)
 environment:
@@ -185,15 +185,27 @@ async fn run(args: &[String]) -> Result<bool, String> {
             summary.print();
             Ok(summary.mismatches.is_empty())
         }
-        ["money-chain"] => {
+        ["money-chain", rest @ ..] => {
             let url = env_or("HUB_URL", "http://127.0.0.1:9000");
             let secret = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
             let parties = money_chain::Parties {
                 originator: client()?,
                 investor_app: HubClient::new(&url, "web", &secret("WEB_SECRET")?)?,
                 payment_sandbox: HubClient::new(&url, "hub", &secret("PAY_SECRET")?)?,
+                originator_sandbox: HubClient::new(&url, "hub", &secret("HUB_SECRET")?)?,
+                clock_file: std::env::var_os("HUB_CLOCK_FILE").map(Into::into),
             };
-            let summary = money_chain::run(&parties, Duration::from_secs(600)).await?;
+            // The claims the portfolio act had accepted: the fixture's OK answers.
+            let path = rest.first().copied().unwrap_or("tests/fixtures/claims-sample.jsonl");
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let mut accepted: Vec<String> = portfolio::load(&text)?
+                .iter()
+                .filter(|c| c.expect["code"] == "OK")
+                .filter_map(|c| c.request["claimNo"].as_str().map(str::to_owned))
+                .collect();
+            accepted.sort();
+            accepted.dedup();
+            let summary = money_chain::run(&parties, &accepted, Duration::from_secs(600)).await?;
             summary.print();
             Ok(summary.mismatches.is_empty())
         }

@@ -1,6 +1,8 @@
 //! The main job's second act: investors register, invest in the open listings (leaving a few
-//! claims short), the chain runs through the payment sandbox, and the outcome is compared
-//! with figures computed here from the SPEC's rules, not read back from the hub.
+//! claims short), the chain runs through a payment sandbox that duplicates, reorders and drops
+//! callbacks, the clock moves past the listing window so the short claims expire with refunds,
+//! and the outcome is compared with figures computed here from the SPEC's rules, not read
+//! back from the hub.
 
 use crate::client::{Answer, HubClient};
 use futures::StreamExt;
@@ -16,7 +18,16 @@ pub struct Parties {
     pub originator: HubClient,
     pub investor_app: HubClient,
     pub payment_sandbox: HubClient,
+    pub originator_sandbox: HubClient,
+    /// The hub's settable clock (`HUB_CLOCK_FILE`): whole seconds ahead of the wall clock.
+    pub clock_file: Option<std::path::PathBuf>,
 }
+
+/// The faults the payment sandbox injects during the act (its `/payment/sandbox/settings`).
+const FAULTS: &str =
+    r#"{"duplicateRate": "0.3", "dropRate": "0.1", "reorderJitterSeconds": 3, "transientFailureRate": "0.05"}"#;
+/// How far the clock jumps to close the listings left short: past the 48 h window.
+const CLOCK_JUMP_HOURS: i64 = 49;
 
 const INVESTORS: usize = 40;
 /// Claims invested in at the same time.
@@ -43,6 +54,13 @@ pub struct ChainSummary {
     pub by_status: BTreeMap<String, usize>,
     pub expected: Figures,
     pub sandbox: Figures,
+    /// Interface 6: distinct events the originator sandbox recorded, and deliveries in all.
+    pub notices_distinct: u64,
+    pub notices_received: u64,
+    pub notices_expected: u64,
+    /// What the payment sandbox injected.
+    pub duplicates_injected: u64,
+    pub drops_injected: u64,
     pub mismatches: Vec<String>,
 }
 
@@ -52,6 +70,7 @@ pub struct Figures {
     pub hub_escrow: Decimal,
     pub collected: Decimal,
     pub disbursed: Decimal,
+    pub refunded: Decimal,
     pub fees: Decimal,
     pub escrow: Decimal,
 }
@@ -67,8 +86,16 @@ impl ChainSummary {
         }
         let e = &self.expected;
         println!(
-            "  collected {} | disbursed to borrowers {} | fees to income {} | still in escrow {}",
-            e.collected, e.disbursed, e.fees, e.escrow
+            "  collected {} | disbursed to borrowers {} | refunded to investors {} | fees to income {} | left in escrow {}",
+            e.collected, e.disbursed, e.refunded, e.fees, e.escrow
+        );
+        println!(
+            "  notifications delivered (interface 6): {} distinct events of {} expected, {} deliveries in all",
+            self.notices_distinct, self.notices_expected, self.notices_received
+        );
+        println!(
+            "  payment sandbox injected {} duplicate and {} dropped callbacks (the reconciler recovered the drops)",
+            self.duplicates_injected, self.drops_injected
         );
         println!(
             "  hub escrow sub-accounts {} | payment sandbox: escrow {} | income {}",
@@ -124,8 +151,13 @@ fn tickets(amount: i64, seed: usize) -> Vec<i64> {
     out
 }
 
-pub async fn run(parties: &Parties, wait: Duration) -> Result<ChainSummary, String> {
+pub async fn run(parties: &Parties, accepted: &[String], wait: Duration) -> Result<ChainSummary, String> {
     let mut summary = ChainSummary::default();
+    let faults: Value = serde_json::from_str(FAULTS).map_err(|e| e.to_string())?;
+    let set = post(&parties.payment_sandbox, "/payment/sandbox/settings", &faults).await?;
+    if set.code() != "OK" {
+        return Err(format!("payment sandbox settings: {}", set.body));
+    }
     let mut investor_ids = Vec::new();
     for i in 0..INVESTORS {
         let nik = format!("3275{:02}{:02}{:02}{:02}{:04}", 1 + i % 30, 1 + i % 28, 1 + i % 12, 80 + i % 15, i + 1);
@@ -139,8 +171,7 @@ pub async fn run(parties: &Parties, wait: Duration) -> Result<ChainSummary, Stri
     let borrower = post(&parties.investor_app, "/v1/investors", &investor_body(INVESTORS, "3174011111110001")).await?;
     let borrower_id = borrower.data()["investorId"].as_str().unwrap_or_default().to_owned();
 
-    let listings = parties.investor_app.call("GET", "/v1/listings", None).await?;
-    let listings = listings.data()["listings"].as_array().cloned().unwrap_or_default();
+    let listings = open_listings(parties, accepted, &mut summary).await?;
     if let (Some(first), false) = (listings.first(), borrower_id.is_empty()) {
         let order = json!({"investorId": borrower_id, "claimNo": first["claimNo"], "amount": "100000", "requestId": "borrower-try"});
         let answer = post(&parties.investor_app, "/v1/investments", &order).await?;
@@ -233,6 +264,10 @@ pub async fn run(parties: &Parties, wait: Duration) -> Result<ChainSummary, Stri
             summary.mismatches.push(format!("{claim_no}: left short, expected FUNDING, is {status}"));
         }
     }
+    // Past the listing window, the short claims expire and their investors are refunded.
+    expire_short_claims(parties, &short, &mut states, &mut summary, wait).await?;
+    summary.expected.refunded = summary.expected.escrow;
+    summary.expected.escrow = Decimal::ZERO;
     for claim in states.values() {
         *summary.by_status.entry(claim["status"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
     }
@@ -241,18 +276,21 @@ pub async fn run(parties: &Parties, wait: Duration) -> Result<ChainSummary, Stri
     let settle_started = Instant::now();
     loop {
         if let Ok(balances) = parties.payment_sandbox.call("GET", "/payment/sandbox/balances", None).await {
-            summary.sandbox = Figures {
-                escrow: dec(&balances.data()["escrow"]),
-                fees: dec(&balances.data()["income"]),
-                ..Figures::default()
-            };
+            let data = balances.data();
+            summary.sandbox =
+                Figures { escrow: dec(&data["escrow"]), fees: dec(&data["income"]), ..Figures::default() };
+            summary.duplicates_injected = data["duplicatesInjected"].as_u64().unwrap_or_default();
+            summary.drops_injected = data["dropsInjected"].as_u64().unwrap_or_default();
         }
         let settled =
             summary.sandbox.escrow == summary.expected.escrow && summary.sandbox.fees == summary.expected.fees;
         if settled || settle_started.elapsed() > Duration::from_secs(180) {
             break;
         }
-        progress(&format!("waiting for fee payouts: income {} of {}", summary.sandbox.fees, summary.expected.fees));
+        progress(&format!(
+            "waiting for payouts: income {} of {}, escrow {} to reach {}",
+            summary.sandbox.fees, summary.expected.fees, summary.sandbox.escrow, summary.expected.escrow
+        ));
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     eprintln!();
@@ -279,7 +317,115 @@ pub async fn run(parties: &Parties, wait: Duration) -> Result<ChainSummary, Stri
             .mismatches
             .push(format!("sandbox income {} != expected fees {}", summary.sandbox.fees, summary.expected.fees));
     }
+    // One notice per claim: DISBURSED (or DISBURSE_FAILED) for the funded ones, LISTING_FAILED
+    // for the expired ones.
+    summary.notices_expected = (full.len() + short.len()) as u64;
+    check_notifications(parties, &mut summary).await;
     Ok(summary)
+}
+
+/// Waits until every accepted claim is listed (its borrower check, interface 2, passed).
+async fn open_listings(
+    parties: &Parties,
+    accepted: &[String],
+    summary: &mut ChainSummary,
+) -> Result<Vec<Value>, String> {
+    let started = Instant::now();
+    loop {
+        let answer = parties.investor_app.call("GET", "/v1/listings", None).await?;
+        let listings = answer.data()["listings"].as_array().cloned().unwrap_or_default();
+        let listed = accepted.iter().filter(|c| listings.iter().any(|l| l["claimNo"] == c.as_str())).count();
+        progress(&format!("borrower checks (interface 2) passed for {listed}/{} claims", accepted.len()));
+        if listed == accepted.len() || started.elapsed() > Duration::from_secs(180) {
+            eprintln!();
+            if listed < accepted.len() {
+                summary.mismatches.push(format!("only {listed} of {} accepted claims were listed", accepted.len()));
+            }
+            let banned: Vec<&str> = ["nik", "phone", "realName", "bankAccountNo", "address", "religion"].into();
+            let text = Value::Array(listings.clone()).to_string();
+            for field in banned.iter().filter(|f| text.contains(&format!("\"{f}\""))) {
+                summary.mismatches.push(format!("listings carry personal field {field}"));
+            }
+            return Ok(listings);
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
+
+/// Moves the hub's clock past the listing window and waits for the short claims to expire.
+async fn expire_short_claims(
+    parties: &Parties,
+    short: &[String],
+    states: &mut BTreeMap<String, Value>,
+    summary: &mut ChainSummary,
+    wait: Duration,
+) -> Result<(), String> {
+    let Some(path) = &parties.clock_file else {
+        summary.mismatches.push("HUB_CLOCK_FILE is not set: the short claims cannot expire".into());
+        return Ok(());
+    };
+    std::fs::write(path, (CLOCK_JUMP_HOURS * 3600).to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let started = Instant::now();
+    loop {
+        for claim_no in short {
+            if let Ok(answer) = parties.originator.call("GET", &format!("/v1/claims/{claim_no}"), None).await {
+                states.insert(claim_no.clone(), answer.data().clone());
+            }
+        }
+        let expired = short.iter().filter(|c| states.get(*c).is_some_and(|s| s["status"] == "LISTING_FAILED")).count();
+        progress(&format!(
+            "clock +{CLOCK_JUMP_HOURS} h: {expired}/{} short claims LISTING_FAILED ({} s)",
+            short.len(),
+            started.elapsed().as_secs()
+        ));
+        if expired == short.len() || started.elapsed() > wait {
+            eprintln!();
+            for claim_no in short {
+                let status = states.get(claim_no).map(|s| s["status"].clone()).unwrap_or_default();
+                if status != "LISTING_FAILED" {
+                    summary.mismatches.push(format!("{claim_no}: expected LISTING_FAILED, is {status}"));
+                }
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+/// Interface 6 as the originator sandbox recorded it: one event per expected change, each
+/// claim's sequence 1, 2, ... without gaps.
+async fn check_notifications(parties: &Parties, summary: &mut ChainSummary) {
+    let started = Instant::now();
+    loop {
+        let Ok(answer) = parties.originator_sandbox.call("GET", "/originator/sandbox/notifications", None).await else {
+            summary.mismatches.push("the originator sandbox did not answer".into());
+            return;
+        };
+        let data = answer.data();
+        summary.notices_distinct = data["distinct"].as_u64().unwrap_or_default();
+        summary.notices_received = data["received"].as_u64().unwrap_or_default();
+        if summary.notices_distinct >= summary.notices_expected || started.elapsed() > Duration::from_secs(120) {
+            let mut sequences: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+            for n in data["notifications"].as_array().into_iter().flatten() {
+                let claim = n["claimNo"].as_str().unwrap_or_default().to_owned();
+                sequences.entry(claim).or_default().push(n["sequence"].as_u64().unwrap_or_default());
+            }
+            for (claim, seq) in &sequences {
+                if *seq != (1..=seq.len() as u64).collect::<Vec<_>>() {
+                    summary.mismatches.push(format!("{claim}: notice sequences {seq:?}"));
+                }
+            }
+            if summary.notices_distinct != summary.notices_expected {
+                summary.mismatches.push(format!(
+                    "{} distinct notifications, expected {}",
+                    summary.notices_distinct, summary.notices_expected
+                ));
+            }
+            return;
+        }
+        progress(&format!("notifications: {} of {}", summary.notices_distinct, summary.notices_expected));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The payment platform's interfaces over signed HTTP (docs/INTERFACES.md).
 
 use crate::domain::claim::BankAccount;
+use crate::domain::money::Currency;
 use crate::domain::movement::{Movement, MovementKind, MovementStatus, Purpose};
 use crate::domain::ports::{PartnerError, PaymentPlatform};
+use crate::domain::settlement::Report;
 use crate::outbound::SignedClient;
 use serde_json::json;
 
@@ -26,13 +28,19 @@ fn party_kind(purpose: Purpose) -> &'static str {
     }
 }
 
+impl PaymentClient {
+    fn client(&self) -> Result<&SignedClient, PartnerError> {
+        self.client.as_ref().ok_or(PartnerError::NotConfigured("PAYMENT_URL"))
+    }
+}
+
 impl PaymentPlatform for PaymentClient {
     async fn request_movement(
         &self,
         movement: &Movement,
         party: &BankAccount,
     ) -> Result<(MovementStatus, Option<String>), PartnerError> {
-        let client = self.client.as_ref().ok_or(PartnerError::NotConfigured("PAYMENT_URL"))?;
+        let client = self.client()?;
         let account = json!({
             "kind": party_kind(movement.purpose),
             "bankCode": party.bank_code,
@@ -57,6 +65,22 @@ impl PaymentPlatform for PaymentClient {
         match (answer.status, status) {
             (200, Some(status)) => Ok((status, reason)),
             (status, _) => Err(PartnerError::Refused { status, body: answer.code().to_owned() }),
+        }
+    }
+
+    async fn movement_status(&self, serial: &str) -> Result<Option<Report>, PartnerError> {
+        // Serials are ours: letters, digits and dashes, safe in a path.
+        let answer = self
+            .client()?
+            .call("GET", &format!("/v1/movements/{serial}"), None)
+            .await
+            .map_err(PartnerError::Unreachable)?;
+        match answer.status {
+            200 => Report::parse_status(answer.data(), Currency::IDR)
+                .map(Some)
+                .map_err(|e| PartnerError::Refused { status: 200, body: format!("unreadable status: {e:?}") }),
+            404 => Ok(None),
+            status => Err(PartnerError::Refused { status, body: answer.code().to_owned() }),
         }
     }
 }

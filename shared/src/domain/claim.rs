@@ -313,3 +313,32 @@ impl Claim {
         hex::encode(Sha256::digest(self.canonical().to_string()))
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use crate::domain::record::ClaimRecord;
+    use crate::domain::schedule::Schedule;
+    use rust_decimal::Decimal;
+
+    /// A listed claim of 3,000,000 over 3 months, as interface 1 would accept it.
+    pub fn sample_record() -> ClaimRecord {
+        let rules = ClaimRules {
+            currency: Currency::IDR,
+            bank_codes: vec!["BCA".into()],
+            max_amount: Money::from_decimal(Decimal::from(1_000_000_000)),
+        };
+        let body = serde_json::json!({
+            "claimNo": "C-1", "loanPurpose": "modal usaha", "riskGrade": "B", "investorRate": "12",
+            "loanRate": "24", "term": 3, "termUnit": "MONTH", "amount": "3000000", "upfrontFee": "60000",
+            "listedAt": "2026-12-03T10:00:00+07:00", "borrowerUuid": "3f0e9a52-8d1c-4b7e-9a61-2c5d7e8f9a10",
+            "bankCode": "BCA", "bankName": "Bank Central Asia", "bankAccountNo": "1234567890",
+            "bankAccountName": "SITI RAHAYU", "source": "doit"
+        });
+        let claim = Claim::parse(&body, &rules, "doit").expect("the sample claim is valid");
+        let schedule =
+            Schedule::build(Currency::IDR, claim.amount, claim.loan_rate, claim.term, claim.repayment_method);
+        let now = claim.listed_at.with_timezone(&chrono::Utc);
+        ClaimRecord::listed(claim, schedule, now, "hash".into())
+    }
+}

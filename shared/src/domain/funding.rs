@@ -37,6 +37,7 @@ impl InvestOrder {
     pub fn parse(body: &Value, currency: Currency) -> Result<InvestOrder, ApiError> {
         let object = body.as_object().ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
         let mut f = Fields::new(object);
+        f.only(&["investorId", "claimNo", "source", "amount", "requestId"]);
         let investor_id = f.text("investorId");
         let claim_no = f.parsed("claimNo", ClaimNo::parse);
         let source = match f.optional("source") {
@@ -118,6 +119,9 @@ pub fn check_order(
     if now >= listing_closes_at(claim, rules) {
         return Err(ApiError::IllegalState("the claim's listing window has closed".into()));
     }
+    if claim.borrower.is_none() {
+        return Err(ApiError::IllegalState("the borrower checks are still running; try again shortly".into()));
+    }
     if order.amount < rules.min_investment {
         return Err(ApiError::invalid("amount", &format!("must be at least {}", rules.min_investment)));
     }
@@ -167,7 +171,12 @@ where
     S: ClaimStore + InvestorStore + FundingStore + Sync,
 {
     if let Some(placed) = store.get_investment(&order.claim, &order.investment_id()).await? {
-        return replay(order, placed);
+        let placed = replay(order, placed)?;
+        if placed.status == InvestmentStatus::Pending {
+            // The first call may have stored the order and lost the send.
+            steps.enqueue(&order.claim, &Step::RequestMovement { serial: placed.serial.clone() }).await?;
+        }
+        return Ok(placed);
     }
     let investor = store.get_investor(&order.investor_id).await?.ok_or(ApiError::NotFound("investor"))?;
     let claim =
@@ -183,7 +192,7 @@ where
     let (investment, movement) = investment_for(order, &investor, now);
     let investment = match store.place_investment(&claim, &investment, &movement).await? {
         Placement::Placed => investment,
-        Placement::AlreadyPlaced(placed) => return replay(order, *placed),
+        Placement::AlreadyPlaced(placed) => replay(order, *placed)?,
         Placement::NoRoom => {
             return Err(ApiError::invalid("amount", "exceeds what is still open on the claim"));
         }
@@ -199,8 +208,8 @@ fn replay(order: &InvestOrder, placed: Investment) -> Result<Investment, ApiErro
     Ok(placed)
 }
 
-/// Claims open for investment now: listed or part-funded, inside the listing window, with
-/// something left to subscribe. Oldest first.
+/// Claims open for investment now: listed or part-funded, borrower checked, inside the
+/// listing window, with something left to subscribe. Oldest first.
 pub async fn open_listings(
     store: &impl ClaimStore,
     rules: &FundingRules,
@@ -210,7 +219,7 @@ pub async fn open_listings(
     for status in [ClaimStatus::Listed, ClaimStatus::Funding] {
         open.extend(store.claims_in_status(status).await?);
     }
-    open.retain(|c| now < listing_closes_at(c, rules) && open_amount(c) > Money::ZERO);
+    open.retain(|c| c.borrower.is_some() && now < listing_closes_at(c, rules) && open_amount(c) > Money::ZERO);
     open.sort_by_key(|c| c.accepted_at);
     Ok(open)
 }

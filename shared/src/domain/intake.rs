@@ -4,9 +4,12 @@ use super::claim::ClaimRules;
 use super::claim::{Claim, ClaimNo};
 use super::cost_cap::CostCapTable;
 use super::error::ApiError;
-use super::ports::{ClaimStore, Insert, StoreError};
+use super::movement::ClaimKey;
+use super::ports::{ClaimStore, Insert, StepQueue, StoreError};
 use super::record::ClaimRecord;
 use super::schedule::Schedule;
+use super::status::ClaimStatus;
+use super::steps::Step;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -67,9 +70,11 @@ pub fn assess(
 }
 
 /// Interface 1: the same claim number with the same content answers the stored claim; with
-/// different content it is a `CONFLICT`.
+/// different content it is a `CONFLICT`. A new listing queues its borrower check (interface 2);
+/// a resend queues it again while it has not passed, so a lost message heals on retry.
 pub async fn receive_claim(
     store: &impl ClaimStore,
+    steps: &impl StepQueue,
     policy: &IntakePolicy,
     partner: &str,
     body: &Value,
@@ -80,14 +85,23 @@ pub async fn receive_claim(
         Err(refusal) => return replay_if_resent(store, partner, body, refusal).await,
     };
     let record = ClaimRecord::listed(claim, schedule, now, request_hash(body));
-    match store.insert_claim(&record).await? {
-        Insert::Created => Ok(record),
-        Insert::AlreadyExists(existing) if existing.content_hash == record.content_hash => Ok(*existing),
-        Insert::AlreadyExists(_) => Err(ApiError::Conflict(format!(
-            "claim {} was already received with different content",
-            record.claim.claim_no
-        ))),
+    let stored = match store.insert_claim(&record).await? {
+        Insert::Created => record,
+        Insert::AlreadyExists(existing) if existing.content_hash == record.content_hash => *existing,
+        Insert::AlreadyExists(_) => {
+            return Err(ApiError::Conflict(format!(
+                "claim {} was already received with different content",
+                record.claim.claim_no
+            )));
+        }
+    };
+    if stored.borrower.is_none() && stored.status == ClaimStatus::Listed {
+        let claim = &stored.claim;
+        let step = Step::CheckBorrower { source: claim.source.clone(), claim_no: claim.claim_no.to_string() };
+        let key = ClaimKey { source: claim.source.clone(), claim_no: claim.claim_no.clone() };
+        steps.enqueue(&key, &step).await?;
     }
+    Ok(stored)
 }
 
 /// SHA-256 of the request with keys sorted: the same JSON, however its keys were ordered.

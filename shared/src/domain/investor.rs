@@ -36,6 +36,7 @@ impl Investor {
     ) -> Result<Investor, ApiError> {
         let object = body.as_object().ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
         let mut f = Fields::new(object);
+        f.only(&["name", "nik", "phone", "bankCode", "bankName", "bankAccountNo", "bankAccountName"]);
         let name = f.text("name");
         let nik = f.parsed("nik", Nik::parse);
         let phone = f.parsed("phone", Phone::parse);
@@ -76,6 +77,7 @@ impl PersonQuery {
     pub fn parse(body: &Value) -> Result<PersonQuery, ApiError> {
         let object = body.as_object().ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
         let mut f = Fields::new(object);
+        f.only(&["nik", "phone"]);
         let nik =
             f.optional("nik").and_then(|v| f.check("nik", v.as_str().ok_or("must be a string").and_then(Nik::parse)));
         let phone = f

@@ -1,5 +1,6 @@
 //! The hub's domain: pure types and rules, no AWS.
 
+pub mod borrower;
 pub mod chain;
 pub mod claim;
 pub mod cost_cap;
@@ -10,8 +11,10 @@ pub mod intake;
 pub mod investor;
 pub mod money;
 pub mod movement;
+pub mod notice;
 pub mod people;
 pub mod ports;
+pub mod reconcile;
 pub mod record;
 pub mod schedule;
 pub mod settlement;

@@ -73,6 +73,15 @@ pub fn serial(purpose: Purpose, subject: &str, attempt: u32) -> String {
     format!("{prefix}-{}-{subject}", attempt.max(1))
 }
 
+/// Where a movement waits for the reconciler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Sent (or about to be) and not yet reported final.
+    Pending,
+    /// Final, and the chain has not yet acted on it (its `MovementSettled` step is not done).
+    Settled,
+}
+
 /// The failure reason a payment platform gives for a failure worth retrying.
 pub const TRANSIENT: &str = "TRANSIENT";
 

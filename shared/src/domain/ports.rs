@@ -48,7 +48,8 @@ pub trait ClaimStore {
     ) -> impl Future<Output = Result<Vec<ClaimRecord>, StoreError>> + Send;
 
     /// In one transaction: the claim (only if still at `claim.version`) moves to
-    /// `change.status`, and `movements` are created (only if new).
+    /// `change.status`, `movements` are created (only if new), and the change's interface 6
+    /// notice (if any, [`super::notice::notice_for`]) joins the outbox.
     fn advance(
         &self,
         claim: &ClaimRecord,
@@ -57,13 +58,11 @@ pub trait ClaimStore {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
 
-    /// Moves the claim from `from` (at `version`) to `change.status`, appending to its history,
-    /// in one conditional write.
-    fn change_status(
+    /// Keeps the borrower's masked facts (interface 2) on the claim, once.
+    fn set_borrower(
         &self,
-        record: &ClaimRecord,
-        from: ClaimStatus,
-        change: &StatusChange,
+        claim: &ClaimRecord,
+        facts: &super::borrower::BorrowerFacts,
     ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
 }
 
@@ -148,10 +147,49 @@ pub trait StepQueue {
         claim: &super::movement::ClaimKey,
         step: &super::steps::Step,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Asks the notify worker to deliver the claim's outstanding interface 6 notices.
+    fn announce(&self, claim: &super::movement::ClaimKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The interface 6 outbox.
+pub trait NoticeStore {
+    /// The claim's notices not yet delivered, in sequence order.
+    fn undelivered_notices(
+        &self,
+        claim: &super::movement::ClaimKey,
+    ) -> impl Future<Output = Result<Vec<super::notice::Notice>, StoreError>> + Send;
+
+    fn mark_delivered(
+        &self,
+        notice: &super::notice::Notice,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Claims with a notice undelivered since before `before` (for the reconciler).
+    fn claims_with_notices_due(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<super::movement::ClaimKey>, StoreError>> + Send;
+
+    /// Every notice of a claim, delivered or not, in sequence order.
+    fn notices(
+        &self,
+        claim: &super::movement::ClaimKey,
+    ) -> impl Future<Output = Result<Vec<(super::notice::Notice, Option<DateTime<Utc>>)>, StoreError>> + Send;
 }
 
 /// The originator's interfaces the hub calls (2, 3, 6).
 pub trait Originator {
+    /// Interface 2: the borrower's profile; `None` when the originator does not know them.
+    fn borrower_profile(
+        &self,
+        borrower_uuid: &str,
+    ) -> impl Future<Output = Result<Option<super::borrower::Profile>, PartnerError>> + Send;
+
+    /// Interface 6: one notice; the originator de-duplicates by event id.
+    fn notify(&self, notice: &super::notice::Notice) -> impl Future<Output = Result<(), PartnerError>> + Send;
+
     /// Interface 3: does this person have an active loan with the originator?
     fn has_active_loan(
         &self,
@@ -199,6 +237,16 @@ pub trait MovementStore {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Movements in `stage` since before `before`, oldest first (for the reconciler).
+    fn movements_in(
+        &self,
+        stage: super::movement::Stage,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<super::movement::Movement>, StoreError>> + Send;
+
+    /// The chain has acted on a settled movement: it leaves the reconciler's view.
+    fn mark_followed(&self, serial: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Keeps a report that contradicts a final status, for an operator.
     fn record_contradiction(
         &self,
@@ -217,18 +265,26 @@ pub trait PaymentPlatform {
         movement: &super::movement::Movement,
         party: &super::claim::BankAccount,
     ) -> impl Future<Output = Result<(super::movement::MovementStatus, Option<String>), PartnerError>> + Send;
+
+    /// Interface 12: the movement as the platform knows it; `None` when it never arrived.
+    fn movement_status(
+        &self,
+        serial: &str,
+    ) -> impl Future<Output = Result<Option<super::settlement::Report>, PartnerError>> + Send;
 }
 
 pub trait CollectionStore {
-    /// In one transaction: the investment becomes `SUCCEEDED` (only if still pending) and the
+    /// In one transaction: the investment becomes `SUCCEEDED` (only if still pending), the
     /// claim (only if still at `claim.version`) takes `funded` as its funded amount, moving to
-    /// `change` when given.
+    /// `change` when given, and `movements` are created (a refund when the claim has closed).
     fn record_collected(
         &self,
         claim: &ClaimRecord,
         investment: &super::funding::Investment,
         funded: super::money::Money,
         change: Option<&StatusChange>,
+        movements: &[super::movement::Movement],
+        at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
 
     /// In one transaction: a succeeded investment becomes `REFUNDED` and the investor has one

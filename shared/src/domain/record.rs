@@ -1,5 +1,6 @@
 //! A claim as the hub keeps it: the parsed claim, its frozen terms and where it stands.
 
+use super::borrower::BorrowerFacts;
 use super::claim::Claim;
 use super::money::Money;
 use super::schedule::Schedule;
@@ -10,6 +11,18 @@ use chrono::{DateTime, Utc};
 pub struct StatusChange {
     pub status: ClaimStatus,
     pub at: DateTime<Utc>,
+    /// Why, for side exits (`NOT_FULLY_FUNDED`, `BORROWER_IS_INVESTOR`, a payout's failure).
+    pub reason: Option<String>,
+}
+
+impl StatusChange {
+    pub fn to(status: ClaimStatus, at: DateTime<Utc>) -> StatusChange {
+        StatusChange { status, at, reason: None }
+    }
+
+    pub fn because(status: ClaimStatus, at: DateTime<Utc>, reason: &str) -> StatusChange {
+        StatusChange { status, at, reason: Some(reason.to_owned()) }
+    }
 }
 
 /// Repaid so far, by kind.
@@ -38,6 +51,9 @@ pub struct ClaimRecord {
     pub repaid: Repaid,
     /// Bumped by every write; conditional updates compare it.
     pub version: u64,
+    /// Masked facts from interface 2, once the borrower checks passed; investors see the claim
+    /// only then.
+    pub borrower: Option<BorrowerFacts>,
 }
 
 impl ClaimRecord {
@@ -49,13 +65,14 @@ impl ClaimRecord {
             claim,
             schedule,
             status: ClaimStatus::Listed,
-            history: vec![StatusChange { status: ClaimStatus::Listed, at: now }],
+            history: vec![StatusChange::to(ClaimStatus::Listed, now)],
             accepted_at: now,
             funded_amount: Money::ZERO,
             subscribed: Money::ZERO,
             escrow_balance: Money::ZERO,
             repaid: Repaid::default(),
             version: 1,
+            borrower: None,
         }
     }
 }

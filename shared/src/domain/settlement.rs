@@ -19,11 +19,26 @@ pub struct Report {
     pub failure_reason: Option<String>,
 }
 
+/// What interfaces 10 and 11 send.
+const CALLBACK_FIELDS: &[&str] = &["serialNo", "status", "amount", "failureReason", "completedAt"];
+/// What interface 12 answers: a callback's fields plus the movement's kind.
+const STATUS_FIELDS: &[&str] = &["serialNo", "kind", "status", "amount", "failureReason", "completedAt"];
+
 impl Report {
-    /// Parses a callback body; `kind` is what the route says the movement is.
+    /// Parses a callback body (interfaces 10 and 11): a final status.
     pub fn parse(body: &Value, currency: Currency) -> Result<Report, ApiError> {
+        Report::parse_with(body, currency, CALLBACK_FIELDS, false)
+    }
+
+    /// Parses interface 12's answer, which may still be `PENDING`.
+    pub fn parse_status(body: &Value, currency: Currency) -> Result<Report, ApiError> {
+        Report::parse_with(body, currency, STATUS_FIELDS, true)
+    }
+
+    fn parse_with(body: &Value, currency: Currency, known: &[&str], pending: bool) -> Result<Report, ApiError> {
         let object = body.as_object().ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
         let mut f = Fields::new(object);
+        f.only(known);
         let serial = f.parsed("serialNo", |s| {
             if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()) {
                 Ok(s.to_owned())
@@ -31,8 +46,12 @@ impl Report {
                 Err("must be 1 to 128 visible ASCII characters")
             }
         });
-        let status =
-            f.one_of("status", &[("SUCCEEDED", MovementStatus::Succeeded), ("FAILED", MovementStatus::Failed)]);
+        let statuses = [
+            ("SUCCEEDED", MovementStatus::Succeeded),
+            ("FAILED", MovementStatus::Failed),
+            ("PENDING", MovementStatus::Pending),
+        ];
+        let status = f.one_of("status", &statuses[..if pending { 3 } else { 2 }]);
         let status = match status {
             Some(None) => f.fail("status", "is required"),
             Some(Some(s)) => Some(s),

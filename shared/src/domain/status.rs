@@ -59,6 +59,12 @@ impl ClaimStatus {
         matches!(self, ClaimStatus::Settled | ClaimStatus::ListingFailed | ClaimStatus::DisburseFailed)
     }
 
+    /// Statuses the originator is told about through interface 6 (SPEC section 3).
+    pub fn notifies(self) -> bool {
+        use ClaimStatus::*;
+        matches!(self, ListingFailed | Disbursed | DisburseFailed | Repaying | Repaid | Settled | Overdue | RepayFailed)
+    }
+
     /// The transitions the lifecycle allows; every status change is checked against this.
     pub fn can_move_to(self, next: ClaimStatus) -> bool {
         use ClaimStatus::*;

@@ -12,6 +12,8 @@ pub enum Step {
     MovementSettled { serial: String },
     /// A funded claim: pay the borrower.
     StartDisbursement { source: String, claim_no: String },
+    /// A new listing: fetch the borrower's profile (interface 2) and run the conflict check.
+    CheckBorrower { source: String, claim_no: String },
 }
 
 impl Step {
@@ -22,6 +24,7 @@ impl Step {
             Step::RequestMovement { serial } => format!("request-{serial}"),
             Step::MovementSettled { serial } => format!("settled-{serial}"),
             Step::StartDisbursement { source, claim_no } => format!("disburse-{source}-{claim_no}"),
+            Step::CheckBorrower { source, claim_no } => format!("borrower-{source}-{claim_no}"),
         }
     }
 }

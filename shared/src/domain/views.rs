@@ -1,7 +1,9 @@
 //! The answers of interfaces 1 and 7. Amounts are strings.
 
 use super::funding::{FundingRules, Investment, listing_closes_at, open_amount};
+use super::notice::Notice;
 use super::record::ClaimRecord;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 /// Interface 1's answer: the claim as accepted. A replay renders the same stored record, so
@@ -19,8 +21,13 @@ pub fn intake_answer(record: &ClaimRecord) -> Value {
     })
 }
 
-/// Interface 7's answer: the claim as it stands now, with its investments.
-pub fn status_answer(record: &ClaimRecord, investments: &[Investment]) -> Value {
+/// Interface 7's answer: the claim as it stands now, with its investments and the interface 6
+/// notices it produced.
+pub fn status_answer(
+    record: &ClaimRecord,
+    investments: &[Investment],
+    notices: &[(Notice, Option<DateTime<Utc>>)],
+) -> Value {
     let claim = &record.claim;
     json!({
         "claimNo": claim.claim_no.as_str(),
@@ -52,7 +59,19 @@ pub fn status_answer(record: &ClaimRecord, investments: &[Investment]) -> Value 
             "interest": record.repaid.interest,
             "overdueFee": record.repaid.overdue_fee,
         },
-        "statusHistory": record.history.iter().map(|c| json!({"status": c.status, "at": c.at})).collect::<Vec<_>>(),
+        "statusHistory": record.history.iter().map(|c| {
+            let mut entry = json!({"status": c.status, "at": c.at});
+            if let Some(reason) = &c.reason {
+                entry["reason"] = json!(reason);
+            }
+            entry
+        }).collect::<Vec<_>>(),
+        "notifications": notices.iter().map(|(n, delivered)| json!({
+            "eventId": n.event_id,
+            "sequence": n.sequence,
+            "status": n.status,
+            "deliveredAt": delivered,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -75,6 +94,14 @@ pub fn listing(record: &ClaimRecord, rules: &FundingRules) -> Value {
         "repaymentMethod": claim.repayment_method,
         "listedAt": claim.listed_at.to_rfc3339(),
         "closesAt": listing_closes_at(record, rules),
+        "borrower": record.borrower.as_ref().map(|b| json!({
+            "maskedName": b.masked_name,
+            "age": b.age,
+            "gender": b.gender,
+            "education": b.education,
+            "occupation": b.occupation,
+            "verifiedDocuments": b.verified_documents,
+        })),
     })
 }
 

@@ -1,14 +1,17 @@
 //! Claims: `pk = CLAIM#<source>#<claimNo>`, `sk = CLAIM`.
 
 use super::{DynamoStore, Item, Reader, corrupt, is_condition_failure, n, s, unavailable};
+use crate::domain::borrower::BorrowerFacts;
 use crate::domain::claim::{BankAccount, Claim, ClaimNo};
+use crate::domain::money::Money;
 use crate::domain::money::PercentRate;
 use crate::domain::movement::Movement;
+use crate::domain::notice::notice_for;
 use crate::domain::ports::{ClaimStore, Insert, StoreError, Transition};
 use crate::domain::record::{ClaimRecord, Repaid, StatusChange};
 use crate::domain::schedule::{Installment, Schedule, Term};
 use crate::domain::status::ClaimStatus;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::DateTime;
 use chrono::Utc;
 use std::collections::HashMap;
@@ -78,59 +81,30 @@ impl ClaimStore for DynamoStore {
         movements: &[Movement],
         at: DateTime<Utc>,
     ) -> Result<Transition, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(claim_pk(&claim.claim.source, &claim.claim.claim_no)))
-            .key("sk", s(CLAIM_SK))
-            .update_expression(
-                "SET #status = :to, #gsi1pk = :index, #history = list_append(#history, :change), #version = :next",
-            )
-            .condition_expression("#version = :version")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#gsi1pk", "gsi1pk")
-            .expression_attribute_names("#history", "history")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":to", s(change.status.as_str()))
-            .expression_attribute_values(":index", s(status_index(change.status)))
-            .expression_attribute_values(":change", AttributeValue::L(vec![history_entry(change)]))
-            .expression_attribute_values(":version", n(claim.version))
-            .expression_attribute_values(":next", n(claim.version + 1))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let mut request =
-            self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(update).build());
+        let mut request = self.client.transact_write_items();
+        for item in claim_update(&self.table, claim, Some(change), None)? {
+            request = request.transact_items(item);
+        }
         for movement in movements {
             request = request.transact_items(super::funding::put_movement(&self.table, movement, at)?);
         }
         super::transact(request).await
     }
 
-    async fn change_status(
-        &self,
-        record: &ClaimRecord,
-        from: ClaimStatus,
-        change: &StatusChange,
-    ) -> Result<Transition, StoreError> {
+    async fn set_borrower(&self, claim: &ClaimRecord, facts: &BorrowerFacts) -> Result<Transition, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(claim_pk(&record.claim.source, &record.claim.claim_no)))
+            .key("pk", s(claim_pk(&claim.claim.source, &claim.claim.claim_no)))
             .key("sk", s(CLAIM_SK))
-            .update_expression(
-                "SET #status = :to, #gsi1pk = :index, #history = list_append(#history, :change), #version = :next",
-            )
-            .condition_expression("#status = :from AND #version = :version")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#gsi1pk", "gsi1pk")
-            .expression_attribute_values(":index", s(status_index(change.status)))
-            .expression_attribute_names("#history", "history")
+            .update_expression("SET #borrower = :facts, #version = :next")
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#borrower", "borrower")
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":to", s(change.status.as_str()))
-            .expression_attribute_values(":from", s(from.as_str()))
-            .expression_attribute_values(":change", AttributeValue::L(vec![history_entry(change)]))
-            .expression_attribute_values(":version", n(record.version))
-            .expression_attribute_values(":next", n(record.version + 1))
+            .expression_attribute_values(":facts", borrower_item(facts))
+            .expression_attribute_values(":version", n(claim.version))
+            .expression_attribute_values(":next", n(claim.version + 1))
             .send()
             .await;
         match result {
@@ -141,11 +115,81 @@ impl ClaimStore for DynamoStore {
     }
 }
 
-pub(super) fn history_entry(change: &StatusChange) -> AttributeValue {
+/// The write of one claim change, conditional on `claim.version`: the version bump, a new
+/// funded amount, and a status change with its history entry and its interface 6 notice (put
+/// in the outbox by the same transaction).
+pub(super) fn claim_update(
+    table: &str,
+    claim: &ClaimRecord,
+    change: Option<&StatusChange>,
+    funded: Option<Money>,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+    let mut expression = vec!["#version = :next"];
+    let mut update = Update::builder()
+        .table_name(table)
+        .key("pk", s(claim_pk(&claim.claim.source, &claim.claim.claim_no)))
+        .key("sk", s(CLAIM_SK))
+        .condition_expression("#version = :version")
+        .expression_attribute_names("#version", "version")
+        .expression_attribute_values(":version", n(claim.version))
+        .expression_attribute_values(":next", n(claim.version + 1));
+    if let Some(funded) = funded {
+        expression.push("#funded = :funded");
+        update = update
+            .expression_attribute_names("#funded", "fundedAmount")
+            .expression_attribute_values(":funded", n(funded));
+    }
+    if let Some(change) = change {
+        expression.extend(["#status = :to", "#gsi1pk = :index", "#history = list_append(#history, :change)"]);
+        update = update
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#gsi1pk", "gsi1pk")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_values(":to", s(change.status.as_str()))
+            .expression_attribute_values(":index", s(status_index(change.status)))
+            .expression_attribute_values(":change", AttributeValue::L(vec![history_entry(change)]));
+    }
+    let update = update.update_expression(format!("SET {}", expression.join(", "))).build().map_err(built)?;
+    let mut items = vec![TransactWriteItem::builder().update(update).build()];
+    if let Some(notice) = change.and_then(|change| notice_for(claim, change)) {
+        let put = Put::builder().table_name(table).set_item(Some(super::notices::notice_item(&notice))).build();
+        items.push(TransactWriteItem::builder().put(put.map_err(built)?).build());
+    }
+    Ok(items)
+}
+
+fn borrower_item(facts: &BorrowerFacts) -> AttributeValue {
     AttributeValue::M(HashMap::from([
-        ("status".to_owned(), s(change.status.as_str())),
-        ("at".to_owned(), s(change.at.to_rfc3339())),
+        ("maskedName".to_owned(), s(&facts.masked_name)),
+        ("age".to_owned(), n(facts.age)),
+        ("gender".to_owned(), n(facts.gender)),
+        ("education".to_owned(), s(&facts.education)),
+        ("occupation".to_owned(), s(&facts.occupation)),
+        ("verifiedDocuments".to_owned(), n(facts.verified_documents)),
+        ("checkedAt".to_owned(), s(facts.checked_at.to_rfc3339())),
     ]))
+}
+
+fn borrower_from_item(r: &Reader<'_>) -> Result<BorrowerFacts, StoreError> {
+    Ok(BorrowerFacts {
+        masked_name: r.s("maskedName")?.to_owned(),
+        age: r.n("age")?,
+        gender: r.n("gender")?,
+        education: r.s("education")?.to_owned(),
+        occupation: r.s("occupation")?.to_owned(),
+        verified_documents: r.n("verifiedDocuments")?,
+        checked_at: r.time("checkedAt")?,
+    })
+}
+
+fn history_entry(change: &StatusChange) -> AttributeValue {
+    let mut entry =
+        HashMap::from([("status".to_owned(), s(change.status.as_str())), ("at".to_owned(), s(change.at.to_rfc3339()))]);
+    if let Some(reason) = &change.reason {
+        entry.insert("reason".to_owned(), s(reason));
+    }
+    AttributeValue::M(entry)
 }
 
 fn claim_item(record: &ClaimRecord) -> Item {
@@ -163,7 +207,7 @@ fn claim_item(record: &ClaimRecord) -> Item {
         })
         .collect();
     let enum_name = |v: serde_json::Value| s(v.as_str().unwrap_or_default());
-    HashMap::from([
+    let mut item = HashMap::from([
         ("pk".to_owned(), s(claim_pk(&claim.source, &claim.claim_no))),
         ("sk".to_owned(), s(CLAIM_SK)),
         ("claimNo".to_owned(), s(claim.claim_no.as_str())),
@@ -199,7 +243,11 @@ fn claim_item(record: &ClaimRecord) -> Item {
         ("repaidPrincipal".to_owned(), n(record.repaid.principal)),
         ("repaidInterest".to_owned(), n(record.repaid.interest)),
         ("repaidOverdueFee".to_owned(), n(record.repaid.overdue_fee)),
-    ])
+    ]);
+    if let Some(facts) = &record.borrower {
+        item.insert("borrower".to_owned(), borrower_item(facts));
+    }
+    item
 }
 
 fn claim_from_item(item: &Item) -> Result<ClaimRecord, StoreError> {
@@ -242,7 +290,7 @@ fn claim_from_item(item: &Item) -> Result<ClaimRecord, StoreError> {
     let history = r
         .list("history")?
         .iter()
-        .map(|c| Ok(StatusChange { status: c.named("status")?, at: c.time("at")? }))
+        .map(|c| Ok(StatusChange { status: c.named("status")?, at: c.time("at")?, reason: c.optional_s("reason") }))
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(ClaimRecord {
         claim,
@@ -261,5 +309,6 @@ fn claim_from_item(item: &Item) -> Result<ClaimRecord, StoreError> {
             overdue_fee: r.money("repaidOverdueFee")?,
         },
         version: r.n("version")?,
+        borrower: r.optional_map("borrower").map(|b| borrower_from_item(&b)).transpose()?,
     })
 }

@@ -6,7 +6,7 @@ use super::{DynamoStore, Item, Reader, cancellation_reasons, corrupt, n, s, tran
 use crate::domain::claim::ClaimNo;
 use crate::domain::funding::{Investment, InvestmentStatus};
 use crate::domain::money::Money;
-use crate::domain::movement::{ClaimKey, Movement, MovementKind, MovementStatus};
+use crate::domain::movement::{ClaimKey, Movement, MovementKind, MovementStatus, Stage};
 use crate::domain::ports::{CollectionStore, FundingStore, MovementStore, Placement, Settled, StoreError, Transition};
 use crate::domain::record::ClaimRecord;
 use crate::domain::record::StatusChange;
@@ -16,6 +16,14 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 const MOVEMENT_SK: &str = "MOVEMENT";
+
+/// The `gsi1` partition of movements waiting in `stage`, sorted by when they got there.
+fn stage_index(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Pending => "MOVEMENT#PENDING",
+        Stage::Settled => "MOVEMENT#SETTLED",
+    }
+}
 
 pub(super) fn movement_pk(serial: &str) -> String {
     format!("MOVEMENT#{serial}")
@@ -66,7 +74,7 @@ pub(super) fn movement_item(m: &Movement, created_at: &str) -> Item {
         ("attempt".to_owned(), n(m.attempt)),
     ]);
     if m.status == MovementStatus::Pending {
-        item.insert("gsi1pk".to_owned(), s("MOVEMENT#PENDING"));
+        item.insert("gsi1pk".to_owned(), s(stage_index(Stage::Pending)));
         item.insert("gsi1sk".to_owned(), s(created_at));
     }
     if let Some(party) = &m.party {
@@ -91,7 +99,7 @@ fn investment_from_item(item: &Item) -> Result<Investment, StoreError> {
     })
 }
 
-fn claim_key(r: &Reader<'_>) -> Result<ClaimKey, StoreError> {
+pub(super) fn claim_key(r: &Reader<'_>) -> Result<ClaimKey, StoreError> {
     Ok(ClaimKey {
         source: r.s("source")?.to_owned(),
         claim_no: ClaimNo::parse(r.s("claimNo")?).map_err(|e| corrupt("claimNo", e))?,
@@ -106,9 +114,9 @@ pub(super) fn movement_from_item(item: &Item) -> Result<Movement, StoreError> {
         claim: claim_key(&r)?,
         amount: r.money("amount")?,
         status: r.named("status")?,
-        party: r.0.get("party").and_then(|v| v.as_s().ok()).cloned(),
-        investment_id: r.0.get("investmentId").and_then(|v| v.as_s().ok()).cloned(),
-        failure_reason: r.0.get("failureReason").and_then(|v| v.as_s().ok()).cloned(),
+        party: r.optional_s("party"),
+        investment_id: r.optional_s("investmentId"),
+        failure_reason: r.optional_s("failureReason"),
         attempt: r.n("attempt")?,
     })
 }
@@ -231,7 +239,9 @@ impl MovementStore for DynamoStore {
             .table_name(&self.table)
             .key("pk", s(movement_pk(&movement.serial)))
             .key("sk", s(MOVEMENT_SK))
-            .update_expression("SET #status = :to, #settledAt = :at, #reason = :reason REMOVE #gsi1pk, #gsi1sk")
+            .update_expression(
+                "SET #status = :to, #settledAt = :at, #reason = :reason, #gsi1pk = :stage, #gsi1sk = :at",
+            )
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#settledAt", "settledAt")
@@ -240,6 +250,7 @@ impl MovementStore for DynamoStore {
             .expression_attribute_names("#gsi1sk", "gsi1sk")
             .expression_attribute_values(":to", enum_name(status))
             .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(":stage", s(stage_index(Stage::Settled)))
             .expression_attribute_values(":pending", enum_name(MovementStatus::Pending));
         settle = match failure_reason {
             Some(reason) => settle.expression_attribute_values(":reason", s(reason)),
@@ -310,6 +321,36 @@ impl MovementStore for DynamoStore {
             Ok(_) => Ok(()),
             Err(e) if super::is_condition_failure(&e) => Ok(()),
             Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn movements_in(&self, stage: Stage, before: DateTime<Utc>) -> Result<Vec<Movement>, StoreError> {
+        // The index holds keys and sort times; each movement is read whole.
+        let mut movements = Vec::new();
+        for item in self.due_in_index(stage_index(stage), before).await? {
+            let serial = Reader(&item).s("serialNo")?.to_owned();
+            movements.extend(self.get_movement(&serial).await?);
+        }
+        Ok(movements)
+    }
+
+    async fn mark_followed(&self, serial: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(movement_pk(serial)))
+            .key("sk", s(MOVEMENT_SK))
+            .update_expression("REMOVE #gsi1pk, #gsi1sk")
+            .condition_expression("#gsi1pk = :settled")
+            .expression_attribute_names("#gsi1pk", "gsi1pk")
+            .expression_attribute_names("#gsi1sk", "gsi1sk")
+            .expression_attribute_values(":settled", s(stage_index(Stage::Settled)))
+            .send()
+            .await;
+        match result {
+            Err(e) if !super::is_condition_failure(&e) => Err(unavailable(e)),
+            _ => Ok(()),
         }
     }
 
@@ -386,39 +427,19 @@ impl CollectionStore for DynamoStore {
         investment: &Investment,
         funded: Money,
         change: Option<&StatusChange>,
+        movements: &[Movement],
+        at: DateTime<Utc>,
     ) -> Result<Transition, StoreError> {
         let succeed = investment_status_update(&self.table, investment, InvestmentStatus::Succeeded)?;
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(key_of(&investment.claim)))
-            .key("sk", s("CLAIM"))
-            .condition_expression("#version = :version")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#funded", "fundedAmount")
-            .expression_attribute_values(":version", n(claim.version))
-            .expression_attribute_values(":next", n(claim.version + 1))
-            .expression_attribute_values(":funded", n(funded));
-        update = match change {
-            None => update.update_expression("SET #funded = :funded, #version = :next"),
-            Some(change) => update
-                .update_expression(
-                    "SET #funded = :funded, #version = :next, #status = :to, #gsi1pk = :index, \
-                     #history = list_append(#history, :change)",
-                )
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_names("#gsi1pk", "gsi1pk")
-                .expression_attribute_names("#history", "history")
-                .expression_attribute_values(":to", s(change.status.as_str()))
-                .expression_attribute_values(":index", s(super::claims::status_index(change.status)))
-                .expression_attribute_values(":change", AttributeValue::L(vec![super::claims::history_entry(change)])),
-        };
-        transact(
-            self.client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(succeed).build())
-                .transact_items(TransactWriteItem::builder().update(built(update.build())?).build()),
-        )
-        .await
+        let mut request =
+            self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(succeed).build());
+        for item in super::claims::claim_update(&self.table, claim, change, Some(funded))? {
+            request = request.transact_items(item);
+        }
+        for movement in movements {
+            request = request.transact_items(put_movement(&self.table, movement, at)?);
+        }
+        transact(request).await
     }
 
     async fn release_investment(&self, investment: &Investment) -> Result<Transition, StoreError> {

@@ -11,6 +11,7 @@ mod claims;
 mod funding;
 mod investors;
 mod nonces;
+mod notices;
 
 pub use claims::claim_pk;
 
@@ -53,6 +54,26 @@ impl DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(out.item)
+    }
+
+    /// Items of a `gsi1` partition (a queue of work for the reconciler) whose sort time is
+    /// before `before`, oldest first.
+    async fn due_in_index(&self, index: &str, before: DateTime<Utc>) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("#gsi1pk = :index AND #gsi1sk < :before")
+            .expression_attribute_names("#gsi1pk", "gsi1pk")
+            .expression_attribute_names("#gsi1sk", "gsi1sk")
+            .expression_attribute_values(":index", s(index))
+            .expression_attribute_values(":before", s(before.to_rfc3339()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(unavailable)
     }
 }
 
@@ -134,6 +155,14 @@ impl<'a> Reader<'a> {
         DateTime::parse_from_rfc3339(self.s(name)?)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|_| corrupt(name, "not an RFC 3339 time"))
+    }
+
+    fn optional_s(&self, name: &str) -> Option<String> {
+        self.0.get(name).and_then(|v| v.as_s().ok()).cloned()
+    }
+
+    fn optional_map(&self, name: &str) -> Option<Reader<'a>> {
+        self.0.get(name).and_then(|v| v.as_m().ok()).map(Reader)
     }
 
     fn list(&self, name: &str) -> Result<Vec<Reader<'a>>, StoreError> {
