@@ -148,6 +148,84 @@ impl TestHub {
         hub::domain::movement::ClaimKey { source: "doit".into(), claim_no }
     }
 
+    /// Plays the notify worker: delivers the notices of every claim announced on the notify
+    /// queue. Answers how many notices were delivered; an originator that refuses stops one
+    /// claim's delivery (its notices stay in the outbox).
+    pub async fn deliver_notices(&self, originator: &impl hub::domain::ports::Originator) -> usize {
+        let mut delivered = 0;
+        for body in self.take_all(&self.notices_url).await {
+            let a: hub::domain::notice::Announcement = serde_json::from_str(&body).expect("an announcement");
+            let claim_no = hub::domain::claim::ClaimNo::parse(&a.claim_no).expect("claimNo");
+            let key = hub::domain::movement::ClaimKey { source: a.source, claim_no };
+            let now = self.app.clock.now();
+            delivered += hub::domain::notice::deliver(&self.app.store, originator, &key, now).await.unwrap_or(0);
+        }
+        delivered
+    }
+
+    /// Interface 10 or 11 (by the serial's kind) as the payment platform sends it.
+    pub async fn callback(&self, report: &hub::domain::settlement::Report) -> Reply {
+        let path =
+            if report.serial.starts_with("COL-") { "/v1/callbacks/collections" } else { "/v1/callbacks/payouts" };
+        let mut body = json!({"serialNo": report.serial, "status": report.status, "amount": report.amount,
+            "completedAt": "2026-12-03T10:00:00+07:00"});
+        if let Some(reason) = &report.failure_reason {
+            body["failureReason"] = json!(reason);
+        }
+        self.post(path, body.to_string()).as_partner("pay", PAY_SECRET).send().await
+    }
+
+    /// Runs the clock `hours` ahead (the settable clock, through a file of its own).
+    pub fn advance_clock(&mut self, hours: i64) {
+        let path = std::env::temp_dir().join(format!("hub-clock-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, (hours * 3600).to_string()).expect("clock file");
+        self.app.clock = hub::app::Clock::settable(Some(path));
+    }
+
+    /// Registers `count` investors with distinct NIKs, phones and accounts (`tag` keeps
+    /// several sets apart).
+    pub async fn investors(&self, tag: u32, count: u32) -> Vec<hub::domain::investor::Investor> {
+        let mut out = Vec::new();
+        for i in 0..count {
+            let body = json!({"name": format!("Investor {i}"), "nik": format!("3201{tag:02}55069{i:05}"),
+                "phone": format!("0813{tag:02}{i:06}"), "bankCode": "BNI", "bankName": "BNI",
+                "bankAccountNo": format!("88{tag:02}{i:06}"), "bankAccountName": format!("INVESTOR {i}")});
+            let s = &self.app.settings;
+            let now = self.app.clock.now();
+            let investor =
+                hub::domain::investor::register(&self.app.store, &s.intake.claim_rules, &s.match_key, &body, now);
+            out.push(investor.await.expect("registered"));
+        }
+        out
+    }
+
+    /// Places an order through the domain (interface 3 answering "no loan").
+    pub async fn invest(
+        &self,
+        investor: &hub::domain::investor::Investor,
+        claim: &hub::domain::movement::ClaimKey,
+        amount: i64,
+        request_id: &str,
+    ) -> Result<hub::domain::funding::Investment, hub::ApiError> {
+        let order = hub::domain::funding::InvestOrder {
+            investor_id: investor.investor_id.clone(),
+            claim: claim.clone(),
+            amount: hub::domain::money::Money::from_decimal(rust_decimal::Decimal::from(amount)),
+            request_id: request_id.into(),
+        };
+        let app = &self.app;
+        let originator = doubles::FakeOriginator::default();
+        hub::domain::funding::invest(
+            &app.store,
+            &originator,
+            &app.queues,
+            &app.settings.funding,
+            &order,
+            app.clock.now(),
+        )
+        .await
+    }
+
     pub fn table(&self) -> &str {
         &self.app.settings.table
     }
