@@ -205,7 +205,7 @@ async fn run(args: &[String]) -> Result<bool, String> {
                 .collect();
             accepted.sort();
             accepted.dedup();
-            let summary = money_chain::run(&parties, &accepted, Duration::from_secs(600)).await?;
+            let summary = money_chain::run(&parties, &accepted, Duration::from_secs(900)).await?;
             summary.print();
             Ok(summary.mismatches.is_empty())
         }

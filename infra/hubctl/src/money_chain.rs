@@ -25,7 +25,7 @@ pub struct Parties {
 
 /// The faults the payment sandbox injects during the act (its `/payment/sandbox/settings`).
 const FAULTS: &str =
-    r#"{"duplicateRate": 0.3, "dropRate": 0.1, "reorderJitterSeconds": 3, "transientFailureRate": 0.05}"#;
+    r#"{"duplicateRate": 0.2, "dropRate": 0.05, "reorderJitterSeconds": 2, "transientFailureRate": 0.02}"#;
 /// How far the clock jumps to close the listings left short: past the 48 h window.
 const CLOCK_JUMP_HOURS: i64 = 49;
 

@@ -15,6 +15,10 @@ use super::status::ClaimStatus;
 use super::steps::Step;
 use chrono::{DateTime, Duration, Utc};
 
+/// Interface 12 queries per run at most, oldest first: a run stays well inside its timeout
+/// and never floods the platform; the rest waits for the next run.
+pub const MAX_QUERIES_PER_RUN: usize = 50;
+
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,7 +48,7 @@ where
 {
     let before = now - age;
     let mut done = Reconciled::default();
-    for movement in store.movements_in(Stage::Pending, before).await? {
+    for movement in store.movements_in(Stage::Pending, before).await?.into_iter().take(MAX_QUERIES_PER_RUN) {
         let result = async {
             let answer = payment.movement_status(&movement.serial).await.map_err(|e| {
                 tracing::warn!(serial = %movement.serial, error = %e, "interface 12 failed");
