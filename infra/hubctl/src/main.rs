@@ -15,7 +15,7 @@ const USAGE: &str = "usage:
   hubctl provision TEMPLATE... --env-out FILE [--set KEY=VALUE]... [--prefix P]
                                            create the templates' tables and queues in
                                            AWS_ENDPOINT_URL, write the functions' environment
-  hubctl pump TEMPLATE... [--lambda-url URL] [--schedule-period-seconds N] [--prefix P]
+  hubctl pump TEMPLATE... [--lambda-url URL] [--schedule-period-seconds N] [--pollers N] [--prefix P]
                                            deliver SQS messages and schedules to the
                                            functions under cargo lambda watch, until Ctrl-C
   hubctl portfolio [FIXTURES]              push the sample portfolio, compare, summarise
@@ -123,7 +123,7 @@ async fn provision_command(rest: &[&str]) -> Result<bool, String> {
 }
 
 async fn pump_command(rest: &[&str]) -> Result<bool, String> {
-    let args = Args::parse(rest, &["--lambda-url", "--schedule-period-seconds", "--prefix"])?;
+    let args = Args::parse(rest, &["--lambda-url", "--schedule-period-seconds", "--prefix", "--pollers"])?;
     let templates = args.templates()?;
     let mut options = PumpOptions::new(args.one("--lambda-url")?.unwrap_or(DEFAULT_LAMBDA_URL));
     if let Some(seconds) = args.one("--schedule-period-seconds")? {
@@ -133,6 +133,13 @@ async fn pump_command(rest: &[&str]) -> Result<bool, String> {
             .filter(|s: &f64| *s > 0.0 && s.is_finite())
             .ok_or_else(|| format!("--schedule-period-seconds {seconds}: not a positive number"))?;
         options.schedule_period = Some(Duration::from_secs_f64(seconds));
+    }
+    if let Some(pollers) = args.one("--pollers")? {
+        options.pollers = pollers
+            .parse()
+            .ok()
+            .filter(|n| (1..=16).contains(n))
+            .ok_or_else(|| format!("--pollers {pollers}: 1 to 16"))?;
     }
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     // Runs until Ctrl-C or a signal ends the process; messages in flight then come back

@@ -1,7 +1,10 @@
 //! `hubctl pump`: what AWS does between queues, schedules and functions, done locally against
 //! `cargo lambda watch`. Every `SQS` event of a function becomes an event source mapping (long
 //! poll, batch, invoke, delete what succeeded) and every `Schedule`/`ScheduleV2` event a timer
-//! sending EventBridge's scheduled event; both are read from the templates.
+//! sending EventBridge's scheduled event; both are read from the templates. Like Lambda's
+//! pollers, several workers may poll one queue at once (`pollers`); on a FIFO queue a group
+//! with a message in flight is skipped by every receive, so one claim's steps still run one
+//! batch at a time, in order.
 
 mod cron;
 mod invoke;
@@ -34,6 +37,8 @@ pub struct PumpOptions {
     /// Added to a function's timeout until it has answered once: `cargo lambda watch` builds a
     /// function on its first invocation.
     pub first_call_grace: Duration,
+    /// Workers polling each queue concurrently (at most `cargo lambda watch --concurrency`).
+    pub pollers: usize,
 }
 
 impl PumpOptions {
@@ -43,6 +48,7 @@ impl PumpOptions {
             schedule_period: None,
             long_poll: Duration::from_secs(20),
             first_call_grace: Duration::from_secs(600),
+            pollers: 1,
         }
     }
 }
@@ -100,7 +106,9 @@ pub async fn run(
                         function.logical_id, trigger.event_name, trigger.queue
                     )
                 })?;
-                workers.push(QueueWorker::bind(&sqs, &function, trigger, queue, names, &region, &options).await?);
+                for _ in 0..options.pollers.max(1) {
+                    workers.push(QueueWorker::bind(&sqs, &function, trigger, queue, names, &region, &options).await?);
+                }
             }
             for trigger in function.schedule_triggers.iter().filter(|t| t.enabled) {
                 jobs.push(ScheduledJob::new(&function, trigger, options.schedule_period, &region)?);
