@@ -167,6 +167,16 @@ impl Settings {
                 .map_err(|_| ConfigError(format!("{} must be a JSON object of strings", env::PARTNER_SECRETS)))?,
             None => return Err(ConfigError(format!("{} is not set", env::PARTNER_SECRETS))),
         };
+        // Partner ids become a claim's source, part of serials and event ids joined by '-'.
+        if let Some(bad) = secrets.keys().find(|id| {
+            !(1..=32).contains(&id.len())
+                || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        }) {
+            return Err(ConfigError(format!(
+                "{}: partner id {bad:?} must be 1 to 32 of a-z, 0-9, '_'",
+                env::PARTNER_SECRETS
+            )));
+        }
         let bank_codes = match var(env::BANK_CODES) {
             Some(list) => list.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect(),
             None => defaults.bank_codes,
@@ -240,5 +250,29 @@ impl Settings {
             },
             payment_partner: var(env::PAYMENT_PARTNER).unwrap_or_else(|| "pay".into()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_secrets(secrets: &str) -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|name| match name {
+            env::TABLE => Some("t".into()),
+            env::PARTNER_SECRETS => Some(secrets.into()),
+            env::MATCH_KEY => Some("a-match-key-of-16+".into()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn partner_ids_cannot_blur_serials_or_event_ids() {
+        assert!(with_secrets(r#"{"doit": "s", "pay_2": "s"}"#).is_ok());
+        // "a-b" + claim "c" and "a" + claim "b-c" would share every serial.
+        for bad in [r#"{"a-b": "s"}"#, r#"{"Doit": "s"}"#, r#"{"": "s"}"#] {
+            let error = with_secrets(bad).unwrap_err().to_string();
+            assert!(error.contains("partner id"), "{bad}: {error}");
+        }
     }
 }

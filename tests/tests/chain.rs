@@ -149,6 +149,10 @@ async fn callbacks_fund_the_claim_once_whatever_arrives() {
         .send()
         .await;
     assert_eq!(bad.fields(), ["amount", "serialNo", "status"]);
+    let loose = json!({"serialNo": second.serial, "status": "FAILED", "amount": "400000", "failureReason": "no money!",
+        "completedAt": "yesterday", "note": "x"});
+    let loose = s.hub.post("/v1/callbacks/collections", loose.to_string()).as_partner("pay", PAY_SECRET).send().await;
+    assert_eq!(loose.fields(), ["completedAt", "failureReason", "note"], "codes, times and known fields only");
     let not_pay = s.hub.post("/v1/callbacks/collections", json!({}).to_string()).send().await;
     assert_eq!(not_pay.status, 403, "an originator may not report movements");
 

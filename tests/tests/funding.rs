@@ -79,12 +79,14 @@ async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
     let refused =
         results.iter().filter(|r| matches!(r, Err(ApiError::InvalidRequest(e)) if e[0].field == "amount")).count();
     let accepted: Decimal = placed.iter().map(|i| i.amount.value()).sum();
-    // 50 x 150,000 = 7,500,000 offered for 5,000,000: floor(5,000,000 / 150,000) = 33 fit.
-    assert_eq!((placed.len(), refused), (33, 17));
-    assert_eq!(accepted, Decimal::from(4_950_000));
+    // 50 x 150,000 = 7,500,000 offered for 5,000,000. What stays open must be 0 or at least
+    // the 100,000 minimum: 5,000,000 - 150,000 k >= 100,000 gives k <= 32 (a 33rd would leave
+    // 50,000 that nobody could buy).
+    assert_eq!((placed.len(), refused), (32, 18));
+    assert_eq!(accepted, Decimal::from(4_800_000));
     let stored = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
-    assert_eq!(stored.subscribed, rupiah(4_950_000));
-    assert_eq!(hub.app.store.investments(&claim).await.unwrap().len(), 33);
+    assert_eq!(stored.subscribed, rupiah(4_800_000));
+    assert_eq!(hub.app.store.investments(&claim).await.unwrap().len(), 32);
     for i in placed {
         assert_eq!(i.status, InvestmentStatus::Pending);
         assert!(hub.app.store.get_movement(&i.serial).await.unwrap().is_some());
@@ -99,8 +101,11 @@ async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
         .unwrap();
     let queued =
         attrs.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].clone();
-    assert_eq!(queued, "33", "one collection step per placed investment");
-    println!("50 concurrent orders of 150,000 on 5,000,000: 33 placed (4,950,000), 17 refused, never oversubscribed");
+    assert_eq!(queued, "32", "one collection step per placed investment");
+    println!(
+        "50 concurrent orders of 150,000 on 5,000,000: 32 placed (4,800,000, leaving 200,000 open), 18 refused, \
+         never oversubscribed"
+    );
 }
 
 #[tokio::test]
@@ -171,6 +176,18 @@ async fn orders_are_refused_for_borrowers_small_amounts_and_closed_listings() {
     assert!(matches!(invest(unknown, loan_book(false), now).await, Err(ApiError::NotFound("claim"))));
     let stored = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
     assert_eq!(stored.subscribed, Money::ZERO, "nothing refused was reserved");
+
+    // What stays open must be 0 or at least the minimum: 950,000 of 1,000,000 would strand
+    // 50,000; 900,000 then the last 100,000 fill it.
+    let strands = invest(order(&people[0], &claim, 950_000, "f"), loan_book(false), now).await;
+    assert!(
+        matches!(strands, Err(ApiError::InvalidRequest(ref e)) if e[0].reason.contains("would leave 50000")),
+        "{strands:?}"
+    );
+    invest(order(&people[0], &claim, 900_000, "g"), loan_book(false), now).await.unwrap();
+    invest(order(&people[0], &claim, 100_000, "h"), loan_book(false), now).await.unwrap();
+    let full = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(full.subscribed, rupiah(1_000_000));
 }
 
 #[tokio::test]

@@ -158,6 +158,16 @@ async fn notices_wait_while_the_originator_is_down_and_arrive_once_in_order() {
     .await
     .unwrap();
     assert_eq!(done.notices_announced, 1);
+    let again = reconcile::reconcile(
+        &hub.app.store,
+        &FakePlatform::calling_back(),
+        &hub.app.queues,
+        chrono::Duration::zero(),
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.notices_announced, 0, "re-announced at most hourly; the queue's backoff retries meanwhile");
     originator.down.store(false, Ordering::SeqCst);
     assert_eq!(hub.deliver_notices(&originator).await, 1);
     assert_eq!(hub.deliver_notices(&originator).await, 0, "nothing left to send");
@@ -199,4 +209,41 @@ async fn the_reconciler_resends_lost_requests_and_settles_what_was_never_called_
     assert_eq!((late.status, late.data()["applied"].as_bool()), (200, Some(false)));
     let record = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
     assert_eq!(record.status, ClaimStatus::Disbursing, "funded once, disbursement requested");
+}
+
+#[tokio::test]
+async fn a_claim_left_funded_by_a_lost_step_is_disbursed_by_the_reconciler() {
+    let hub = TestHub::spawn().await;
+    let originator = FakeOriginator::default();
+    let platform = FakePlatform::calling_back();
+    let claim = hub.list_claim(&claim_request("LOST-1", 1_000_000)).await;
+    let people = hub.investors(6, 1).await;
+    let investment = hub.invest(&people[0], &claim, 1_000_000, "all").await.unwrap();
+    hub.drain_steps(&platform, &originator).await;
+    let report = platform.decided.lock().unwrap()[&investment.serial].clone();
+    assert_eq!(hub.callback(&report).await.data()["applied"], true);
+    // The settled step runs, but the disbursement step it sends is lost (say, dead-lettered).
+    let settled = hub.take_all(&hub.steps_url).await;
+    assert_eq!(settled.len(), 1);
+    let chain = chain::Chain {
+        payment: &platform,
+        originator: &originator,
+        match_key: &hub.app.settings.match_key,
+        income: &hub.app.settings.income_account,
+    };
+    let step = serde_json::from_str(&settled[0]).unwrap();
+    chain::run(&hub.app.store, &chain, &hub.app.queues, &step, hub.app.clock.now()).await.unwrap();
+    assert_eq!(hub.take_all(&hub.steps_url).await.len(), 1, "the StartDisbursement step, lost");
+    let funded = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(funded.status, ClaimStatus::Funded);
+
+    let later = hub.app.clock.now() + chrono::Duration::seconds(1);
+    let done = reconcile::reconcile(&hub.app.store, &platform, &hub.app.queues, chrono::Duration::zero(), later)
+        .await
+        .unwrap();
+    assert_eq!(done.disbursements_requeued, 1);
+    hub.drain_steps(&platform, &originator).await;
+    let record = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(record.status, ClaimStatus::Disbursing);
+    assert!(platform.serials().contains(&"PAY-DIS-1-doit-LOST-1".to_owned()));
 }

@@ -294,13 +294,29 @@ pub async fn run(parties: &Parties, accepted: &[String], wait: Duration) -> Resu
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     eprintln!();
-    // The hub's side of the ledger check, read after the platform settled.
-    for claim_no in full.iter().chain(&short) {
-        match parties.originator.call("GET", &format!("/v1/claims/{claim_no}"), None).await {
-            Ok(answer) => summary.expected.hub_escrow += dec(&answer.data()["escrowBalance"]),
-            Err(e) => summary.mismatches.push(format!("{claim_no}: {e}")),
+    // The hub's side of the ledger check. The hub learns of the last payouts after the
+    // platform (callbacks are delayed, dropped ones wait for the reconciler): read until the two
+    // agree or the wait is over.
+    let hub_started = Instant::now();
+    loop {
+        let mut hub_escrow = Decimal::ZERO;
+        for claim_no in full.iter().chain(&short) {
+            match parties.originator.call("GET", &format!("/v1/claims/{claim_no}"), None).await {
+                Ok(answer) => hub_escrow += dec(&answer.data()["escrowBalance"]),
+                Err(e) => summary.mismatches.push(format!("{claim_no}: {e}")),
+            }
         }
+        summary.expected.hub_escrow = hub_escrow;
+        if hub_escrow == summary.sandbox.escrow || hub_started.elapsed() > Duration::from_secs(240) {
+            break;
+        }
+        progress(&format!(
+            "waiting for the hub's escrow sub-accounts: {hub_escrow} to reach {}",
+            summary.sandbox.escrow
+        ));
+        tokio::time::sleep(Duration::from_secs(10)).await;
     }
+    eprintln!();
     if summary.expected.hub_escrow != summary.sandbox.escrow {
         summary.mismatches.push(format!(
             "hub escrow sub-accounts {} != payment platform escrow {}",

@@ -6,8 +6,8 @@ use super::people::{Nik, Phone};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-/// Interface 2's answer, as far as the hub reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Interface 2's answer, as far as the hub reads it. `Debug` shows no personal data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Profile {
     pub nik: Nik,
     pub phone: Phone,
@@ -20,6 +20,12 @@ pub struct Profile {
     /// Of the five documents (ID card, bank card, emergency contacts, insurance card, family
     /// card), how many the originator verified.
     pub verified_documents: u8,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile").field("age", &self.age).field("gender", &self.gender).finish_non_exhaustive()
+    }
 }
 
 const DOCUMENTS: [&str; 5] = ["idCard", "bankCard", "emergencyContacts", "insuranceCard", "familyCard"];

@@ -190,7 +190,11 @@ async fn movement_settled(
     let key = &movement.claim;
     match (movement.purpose, movement.status) {
         (_, MovementStatus::Pending) => Err(ApiError::IllegalState(format!("{serial} is still pending"))),
-        (_, MovementStatus::Failed) if movement.failed_transiently() && movement.attempt < MAX_ATTEMPTS => {
+        (_, MovementStatus::Failed)
+            if movement.failed_transiently()
+                && movement.attempt < MAX_ATTEMPTS
+                && still_wanted(store, &movement).await? =>
+        {
             let retry = movement.retry();
             store.create_movement(&retry, now).await?;
             request(steps, &[retry]).await
@@ -231,6 +235,15 @@ async fn movement_settled(
             Ok(())
         }
     }
+}
+
+/// A collection is worth retrying only while its listing is open; payouts always are.
+async fn still_wanted(store: &impl Store, movement: &Movement) -> Result<bool, ApiError> {
+    if movement.purpose != Purpose::Investment {
+        return Ok(true);
+    }
+    let claim = claim_of(store, &movement.claim).await?;
+    Ok(matches!(claim.status, ClaimStatus::Listed | ClaimStatus::Funding))
 }
 
 /// One full refund per succeeded investment.

@@ -129,6 +129,16 @@ pub fn check_order(
     if order.amount > open {
         return Err(ApiError::invalid("amount", &format!("must be at most the open amount {open}")));
     }
+    let left = open - order.amount;
+    if left > Money::ZERO && left < rules.min_investment {
+        return Err(ApiError::invalid(
+            "amount",
+            &format!(
+                "would leave {left} open, less than anyone may invest; invest {open}, or at most {}",
+                open - rules.min_investment
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -190,7 +200,7 @@ where
         return Err(ApiError::IllegalState("the investor has an active loan with the originator".into()));
     }
     let (investment, movement) = investment_for(order, &investor, now);
-    let investment = match store.place_investment(&claim, &investment, &movement).await? {
+    let investment = match store.place_investment(&claim, &investment, &movement, rules.min_investment).await? {
         Placement::Placed => investment,
         Placement::AlreadyPlaced(placed) => replay(order, *placed)?,
         Placement::NoRoom => {

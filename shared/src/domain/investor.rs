@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// A registered investor. Raw NIK and phone are kept because interface 3 must send them to
-/// the originator; matching (interface 4) uses only the keyed hashes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// the originator; matching (interface 4) uses only the keyed hashes. `Debug` shows no
+/// personal data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Investor {
     pub investor_id: String,
     pub name: String,
@@ -23,6 +24,15 @@ pub struct Investor {
     pub registered_at: DateTime<Utc>,
     /// Investments pending or paid in and not yet paid back.
     pub active_investments: u32,
+}
+
+impl std::fmt::Debug for Investor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Investor")
+            .field("investor_id", &self.investor_id)
+            .field("active_investments", &self.active_investments)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Investor {

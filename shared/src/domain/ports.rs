@@ -113,14 +113,16 @@ pub enum Placement {
 }
 
 pub trait FundingStore {
-    /// In one transaction: reserves the amount on the claim (only while it stays within the
-    /// claim amount and the claim is open), writes the investment and its collection movement,
-    /// and counts the investment as active for the investor.
+    /// In one transaction: reserves the amount on the claim (only while the claim is open and
+    /// what stays open is zero or at least `min_left`, so the claim can always be filled),
+    /// writes the investment and its collection movement, and counts the investment as active
+    /// for the investor.
     fn place_investment(
         &self,
         claim: &ClaimRecord,
         investment: &super::funding::Investment,
         movement: &super::movement::Movement,
+        min_left: super::money::Money,
     ) -> impl Future<Output = Result<Placement, StoreError>> + Send;
 
     fn investments(
@@ -171,6 +173,14 @@ pub trait NoticeStore {
         &self,
         before: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<super::movement::ClaimKey>, StoreError>> + Send;
+
+    /// The reconciler re-announced the claim: its undelivered notices are not due again
+    /// before `until` (the notify queue's own backoff covers the retries in between).
+    fn postpone_notices(
+        &self,
+        claim: &super::movement::ClaimKey,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every notice of a claim, delivered or not, in sequence order.
     fn notices(

@@ -4,7 +4,8 @@
 //!   callback would be (a late callback after that is a harmless duplicate); a movement the
 //!   platform never received is requested again under its serial.
 //! - A settled movement whose step never ran: the step is queued again.
-//! - An undelivered interface 6 notice: announced again.
+//! - An undelivered interface 6 notice: announced again (then at most hourly).
+//! - A claim still `FUNDED`: its disbursement step is queued again.
 //! - A listing whose borrower was never checked: the check is queued again.
 
 use super::error::ApiError;
@@ -19,6 +20,10 @@ use chrono::{DateTime, Duration, Utc};
 /// and never floods the platform; the rest waits for the next run.
 pub const MAX_QUERIES_PER_RUN: usize = 50;
 
+/// How long a re-announced claim's notices wait before the reconciler announces them again;
+/// meanwhile the notify queue retries with its own backoff.
+pub const NOTICE_REANNOUNCE: Duration = Duration::hours(1);
+
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,6 +36,7 @@ pub struct Reconciled {
     pub requested_again: usize,
     pub steps_requeued: usize,
     pub notices_announced: usize,
+    pub disbursements_requeued: usize,
     pub borrower_checks_requeued: usize,
     /// Items that could not be handled this run (they are tried again next run).
     pub failures: usize,
@@ -78,9 +84,25 @@ where
         tally(&mut done, result, "settled movement");
     }
     for claim in store.claims_with_notices_due(before).await? {
-        let result = steps.announce(&claim).await.map_err(ApiError::from);
+        let result = async {
+            steps.announce(&claim).await?;
+            store.postpone_notices(&claim, now + NOTICE_REANNOUNCE).await
+        }
+        .await
+        .map_err(ApiError::from);
         done.notices_announced += usize::from(result.is_ok());
         tally(&mut done, result, "notice");
+    }
+    for claim in store.claims_in_status(ClaimStatus::Funded).await? {
+        // FUNDED lasts one step; one still there after the age lost its disbursement step.
+        if claim.history.last().is_some_and(|c| c.at >= before) {
+            continue;
+        }
+        let key = super::movement::ClaimKey { source: claim.claim.source.clone(), claim_no: claim.claim.claim_no };
+        let step = Step::StartDisbursement { source: key.source.clone(), claim_no: key.claim_no.to_string() };
+        let result = steps.enqueue(&key, &step).await.map_err(ApiError::from);
+        done.disbursements_requeued += usize::from(result.is_ok());
+        tally(&mut done, result, "disbursement");
     }
     for claim in store.claims_in_status(ClaimStatus::Listed).await? {
         if claim.borrower.is_some() || claim.accepted_at >= before {

@@ -19,6 +19,13 @@ pub struct Report {
     pub failure_reason: Option<String>,
 }
 
+/// A failure reason is a code (it reaches the claim's history and interface 6): 1 to 64 of
+/// `A-Z a-z 0-9 _ . -`.
+fn reason_code(text: &str) -> Result<String, &'static str> {
+    let ok = (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if ok { Ok(text.to_owned()) } else { Err("must be a code of 1 to 64 letters, digits, '_', '.' or '-'") }
+}
+
 /// What interfaces 10 and 11 send.
 const CALLBACK_FIELDS: &[&str] = &["serialNo", "status", "amount", "failureReason", "completedAt"];
 /// What interface 12 answers: a callback's fields plus the movement's kind.
@@ -61,7 +68,14 @@ impl Report {
             let amount = currency.parse_amount(v);
             f.check("amount", amount)
         });
-        let failure_reason = f.optional("failureReason").and_then(Value::as_str).map(str::to_owned);
+        let failure_reason = match f.optional("failureReason") {
+            None => None,
+            Some(v) => f.check("failureReason", v.as_str().ok_or("must be a string").and_then(reason_code)),
+        };
+        if let Some(v) = f.optional("completedAt") {
+            let at = v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+            f.check("completedAt", at.ok_or("must be an RFC 3339 time"));
+        }
         match (serial, status, amount) {
             (Some(serial), Some(status), Some(amount)) if f.errors.is_empty() => {
                 Ok(Report { serial, status, amount, failure_reason })

@@ -17,6 +17,9 @@ use std::collections::HashMap;
 
 const MOVEMENT_SK: &str = "MOVEMENT";
 
+/// Contradicting reports kept on a movement for an operator; later ones are only logged.
+const MAX_CONTRADICTIONS_KEPT: usize = 20;
+
 /// The `gsi1` partition of movements waiting in `stage`, sorted by when they got there.
 fn stage_index(stage: Stage) -> &'static str {
     match stage {
@@ -127,19 +130,25 @@ impl FundingStore for DynamoStore {
         claim: &ClaimRecord,
         investment: &Investment,
         movement: &Movement,
+        min_left: Money,
     ) -> Result<Placement, StoreError> {
+        // Fills the claim exactly, or leaves at least `min_left` open.
         let room = claim.claim.amount - investment.amount;
+        let room_keeping_min = room - min_left;
         let reserve = built(
             Update::builder()
                 .table_name(&self.table)
                 .key("pk", s(key_of(&investment.claim)))
                 .key("sk", s("CLAIM"))
                 .update_expression("SET #subscribed = #subscribed + :amount")
-                .condition_expression("#status IN (:listed, :funding) AND #subscribed <= :room")
+                .condition_expression(
+                    "#status IN (:listed, :funding) AND (#subscribed = :room OR #subscribed <= :roomKeepingMin)",
+                )
                 .expression_attribute_names("#subscribed", "subscribedAmount")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":amount", n(investment.amount))
                 .expression_attribute_values(":room", n(room))
+                .expression_attribute_values(":roomKeepingMin", n(room_keeping_min))
                 .expression_attribute_values(":listed", s(ClaimStatus::Listed.as_str()))
                 .expression_attribute_values(":funding", s(ClaimStatus::Funding.as_str()))
                 .build(),
@@ -364,19 +373,25 @@ impl MovementStore for DynamoStore {
             ("reported".to_owned(), enum_name(reported)),
             ("at".to_owned(), s(at.to_rfc3339())),
         ]));
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(movement_pk(serial)))
             .key("sk", s(MOVEMENT_SK))
             .update_expression("SET #c = list_append(if_not_exists(#c, :empty), :note)")
+            .condition_expression("attribute_not_exists(#c) OR size(#c) < :kept")
             .expression_attribute_names("#c", "contradictions")
             .expression_attribute_values(":empty", AttributeValue::L(vec![]))
             .expression_attribute_values(":note", AttributeValue::L(vec![note]))
+            .expression_attribute_values(":kept", n(MAX_CONTRADICTIONS_KEPT))
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        match result {
+            // The first ones are kept; an operator needs no more copies.
+            Err(e) if !super::is_condition_failure(&e) => Err(unavailable(e)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -98,14 +98,23 @@ fn cancellation_reasons<R>(
 }
 
 /// Sends a conditional transaction: `Applied`, or `Stale` when one of its conditions failed.
+/// A transaction cancelled for any other reason (a conflict with another transaction on the
+/// same item, throttling) is an error, so the caller's step runs again.
 async fn transact(
     request: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
 ) -> Result<crate::domain::ports::Transition, StoreError> {
     use crate::domain::ports::Transition;
     match request.send().await {
         Ok(_) => Ok(Transition::Applied),
-        Err(e) if !cancellation_reasons(&e).is_empty() => Ok(Transition::Stale),
-        Err(e) => Err(unavailable(e)),
+        Err(e) => {
+            let reasons = cancellation_reasons(&e);
+            let only_conditions = reasons.iter().all(|r| r == "ConditionalCheckFailed" || r == "None");
+            if reasons.iter().any(|r| r == "ConditionalCheckFailed") && only_conditions {
+                Ok(Transition::Stale)
+            } else {
+                Err(unavailable(e))
+            }
+        }
     }
 }
 

@@ -88,6 +88,32 @@ impl NoticeStore for DynamoStore {
         Ok(claims)
     }
 
+    async fn postpone_notices(&self, claim: &ClaimKey, until: DateTime<Utc>) -> Result<(), StoreError> {
+        for notice in self.undelivered_notices(claim).await? {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(claim_pk(&notice.claim.source, &notice.claim.claim_no)))
+                .key("sk", s(notice_sk(notice.sequence)))
+                .update_expression("SET #gsi1sk = :until")
+                .condition_expression("#gsi1pk = :due")
+                .expression_attribute_names("#gsi1pk", "gsi1pk")
+                .expression_attribute_names("#gsi1sk", "gsi1sk")
+                .expression_attribute_values(":until", s(until.to_rfc3339()))
+                .expression_attribute_values(":due", s(DUE_INDEX))
+                .send()
+                .await;
+            // Delivered meanwhile: nothing to postpone.
+            if let Err(e) = result.map_err(|e| (super::is_condition_failure(&e), e)) {
+                if !e.0 {
+                    return Err(unavailable(e.1));
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn notices(&self, claim: &ClaimKey) -> Result<Vec<(Notice, Option<DateTime<Utc>>)>, StoreError> {
         let items = self
             .client
