@@ -338,9 +338,15 @@ impl Movement {
         if now < self.completed_at { MovementStatus::Pending } else { self.status }
     }
 
-    /// Interfaces 8 and 9's answer.
+    /// Interfaces 8 and 9's answer; a final one carries its failure reason, as interface 12's
+    /// does (a request answered after the movement completed must not lose it).
     pub fn answer(&self, now: DateTime<Utc>) -> Value {
-        json!({ "serialNo": self.serial_no, "status": self.status_at(now) })
+        let status = self.status_at(now);
+        let mut answer = json!({ "serialNo": self.serial_no, "status": status });
+        if let (MovementStatus::Failed, Some(reason)) = (status, &self.failure_reason) {
+            answer["failureReason"] = json!(reason);
+        }
+        answer
     }
 
     /// Interface 12's answer.
@@ -487,6 +493,11 @@ mod tests {
         let dice = Dice { transient: 0.2, ..Dice::CALM };
         let m = decide(&request, &flaky, Decimal::from(900_000), &dice, now());
         assert_eq!(m.failure_reason.as_deref(), Some(reason::TRANSIENT));
+        // Asked again once completed, interface 9 answers the reason with the status: without
+        // it the hub would take a transient failure for a permanent one.
+        assert_eq!(m.answer(now())["status"], "PENDING");
+        let later = m.completed_at + TimeDelta::seconds(1);
+        assert_eq!(m.answer(later)["failureReason"], reason::TRANSIENT);
     }
 
     #[test]
