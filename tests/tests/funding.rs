@@ -148,6 +148,20 @@ async fn a_retried_order_is_the_same_investment_and_a_reused_key_conflicts() {
     )
     .await;
     assert!(matches!(reused, Err(ApiError::Conflict(_))), "{reused:?}");
+    // The same request id on another claim is the same order, not a second investment.
+    let other = listed_claim(&hub, "IDEM-2", 1_000_000).await;
+    let elsewhere = funding::invest(
+        &hub.app.store,
+        &loan_book(false),
+        &hub.app.queues,
+        rules,
+        &order(&people[0], &other, 300_000, "k1"),
+        now,
+    )
+    .await;
+    assert!(matches!(elsewhere, Err(ApiError::Conflict(ref m)) if m.contains("another claim")), "{elsewhere:?}");
+    let untouched = hub.app.store.get_claim("doit", &other.claim_no).await.unwrap().unwrap();
+    assert_eq!(untouched.subscribed, Money::ZERO);
 }
 
 #[tokio::test]

@@ -178,6 +178,16 @@ async fn notices_wait_while_the_originator_is_down_and_arrive_once_in_order() {
     let answer = hub.get("/v1/claims/NOTE-1").send().await;
     assert_eq!(answer.data()["notifications"][0]["eventId"], "EV-1-doit-NOTE-1");
     assert!(answer.data()["notifications"][0]["deliveredAt"].is_string());
+    // The movements as posted: collected into escrow, paid to the borrower (no fee here).
+    let ledger = answer.data()["ledger"].as_array().unwrap();
+    let moves: Vec<(&str, &str, &str)> = ledger
+        .iter()
+        .map(|l| (l["from"].as_str().unwrap(), l["to"].as_str().unwrap(), l["amount"].as_str().unwrap()))
+        .collect();
+    assert_eq!(moves.len(), 2, "{moves:?}");
+    assert!(moves.contains(&("investor", "escrow", "1000000")), "{moves:?}");
+    assert!(moves.contains(&("escrow", "borrower", "1000000")), "{moves:?}");
+    assert!(!answer.body.to_string().contains(&people[0].investor_id), "interface 7 does not name investors");
 }
 
 #[tokio::test]

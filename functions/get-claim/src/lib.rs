@@ -2,7 +2,7 @@
 
 use hub::config::Role;
 use hub::domain::movement::ClaimKey;
-use hub::domain::ports::{FundingStore, NoticeStore};
+use hub::domain::ports::{FundingStore, MovementStore, NoticeStore};
 use hub::domain::{intake, views};
 use hub::{ApiError, App, edge};
 use lambda_http::{Body, Request, Response};
@@ -19,5 +19,6 @@ async fn get(app: &App, req: &Request) -> Result<Value, ApiError> {
     let key = ClaimKey { source: record.claim.source.clone(), claim_no: record.claim.claim_no.clone() };
     let investments = app.store.investments(&key).await?;
     let notices = app.store.notices(&key).await?;
-    Ok(views::status_answer(&record, &investments, &notices))
+    let ledger = app.store.ledger(&key).await?;
+    Ok(views::status_answer(&record, &investments, &notices, &ledger))
 }

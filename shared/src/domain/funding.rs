@@ -66,8 +66,9 @@ impl InvestOrder {
     }
 
     /// Deterministic: a retried order names the same investment.
+    /// The claim is not part of it: one request id is one order, whichever claim it names.
     pub fn investment_id(&self) -> String {
-        let digest = Sha256::digest(format!("{}|{}|{}", self.investor_id, self.claim, self.request_id));
+        let digest = Sha256::digest(format!("{}|{}", self.investor_id, self.request_id));
         format!("IV-{}", &hex::encode(digest)[..20])
     }
 }
@@ -203,6 +204,9 @@ where
     let investment = match store.place_investment(&claim, &investment, &movement, rules.min_investment).await? {
         Placement::Placed => investment,
         Placement::AlreadyPlaced(placed) => replay(order, *placed)?,
+        Placement::KeyUsedElsewhere => {
+            return Err(ApiError::Conflict("requestId was used for an order on another claim".into()));
+        }
         Placement::NoRoom => {
             return Err(ApiError::invalid("amount", "exceeds what is still open on the claim"));
         }

@@ -108,6 +108,38 @@ impl fmt::Display for Account {
     }
 }
 
+impl Account {
+    /// What kind of account, without saying whose.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Account::Escrow(_) => "escrow",
+            Account::Income => "income",
+            Account::Investor(_) => "investor",
+            Account::Borrower(_) => "borrower",
+        }
+    }
+}
+
+impl std::str::FromStr for Account {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Account, String> {
+        match s.split_once(':') {
+            None if s == "income" => Ok(Account::Income),
+            Some(("escrow", who)) => Ok(Account::Escrow(who.to_owned())),
+            Some(("investor", who)) => Ok(Account::Investor(who.to_owned())),
+            Some(("borrower", who)) => Ok(Account::Borrower(who.to_owned())),
+            _ => Err(format!("unknown account {s:?}")),
+        }
+    }
+}
+
+/// An entry as posted: when, and for which movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub entry: Entry,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// One double-entry posting: `amount` leaves `credit` and arrives in `debit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -259,6 +291,14 @@ mod tests {
         );
         let wrong = Money::from_decimal(Decimal::from(499_999));
         assert!(matches!(settle(&pending, Succeeded, wrong), Err(ApiError::Conflict(_))));
+    }
+
+    #[test]
+    fn accounts_read_back_as_written() {
+        for account in [Account::Escrow("doit-C1".into()), Account::Income, Account::Investor("INV-1".into())] {
+            assert_eq!(account.to_string().parse::<Account>(), Ok(account));
+        }
+        assert!("wallet:x".parse::<Account>().is_err());
     }
 
     #[test]

@@ -110,6 +110,8 @@ pub enum Placement {
     AlreadyPlaced(Box<super::funding::Investment>),
     /// No room left on the claim, or it is no longer open.
     NoRoom,
+    /// The investor's request id already placed an order on another claim.
+    KeyUsedElsewhere,
 }
 
 pub trait FundingStore {
@@ -256,6 +258,12 @@ pub trait MovementStore {
 
     /// The chain has acted on a settled movement: it leaves the reconciler's view.
     fn mark_followed(&self, serial: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The claim's posted ledger entries, in serial order.
+    fn ledger(
+        &self,
+        claim: &super::movement::ClaimKey,
+    ) -> impl Future<Output = Result<Vec<super::movement::Posting>, StoreError>> + Send;
 
     /// Keeps a report that contradicts a final status, for an operator.
     fn record_contradiction(

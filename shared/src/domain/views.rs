@@ -1,6 +1,7 @@
 //! The answers of interfaces 1 and 7. Amounts are strings.
 
 use super::funding::{FundingRules, Investment, listing_closes_at, open_amount};
+use super::movement::Posting;
 use super::notice::Notice;
 use super::record::ClaimRecord;
 use chrono::{DateTime, Utc};
@@ -27,6 +28,7 @@ pub fn status_answer(
     record: &ClaimRecord,
     investments: &[Investment],
     notices: &[(Notice, Option<DateTime<Utc>>)],
+    ledger: &[Posting],
 ) -> Value {
     let claim = &record.claim;
     json!({
@@ -66,6 +68,13 @@ pub fn status_answer(
             }
             entry
         }).collect::<Vec<_>>(),
+        "ledger": ledger.iter().map(|p| json!({
+            "serialNo": p.entry.serial,
+            "from": p.entry.credit.kind(),
+            "to": p.entry.debit.kind(),
+            "amount": p.entry.amount,
+            "at": p.at,
+        })).collect::<Vec<_>>(),
         "notifications": notices.iter().map(|(n, delivered)| json!({
             "eventId": n.event_id,
             "sequence": n.sequence,

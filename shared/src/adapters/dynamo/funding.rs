@@ -6,7 +6,7 @@ use super::{DynamoStore, Item, Reader, cancellation_reasons, corrupt, n, s, tran
 use crate::domain::claim::ClaimNo;
 use crate::domain::funding::{Investment, InvestmentStatus};
 use crate::domain::money::Money;
-use crate::domain::movement::{ClaimKey, Movement, MovementKind, MovementStatus, Stage};
+use crate::domain::movement::{ClaimKey, Entry, Movement, MovementKind, MovementStatus, Posting, Stage};
 use crate::domain::ports::{CollectionStore, FundingStore, MovementStore, Placement, Settled, StoreError, Transition};
 use crate::domain::record::ClaimRecord;
 use crate::domain::record::StatusChange;
@@ -195,6 +195,10 @@ impl FundingStore for DynamoStore {
                 None => Err(StoreError::Unavailable("investment vanished after a conflicting write".into())),
             };
         }
+        if failed(2) {
+            // The collection's serial derives from investor and request id only.
+            return Ok(Placement::KeyUsedElsewhere);
+        }
         if failed(0) {
             return Ok(Placement::NoRoom);
         }
@@ -341,6 +345,39 @@ impl MovementStore for DynamoStore {
             movements.extend(self.get_movement(&serial).await?);
         }
         Ok(movements)
+    }
+
+    async fn ledger(&self, claim: &ClaimKey) -> Result<Vec<Posting>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :ledger)")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":pk", s(key_of(claim)))
+            .expression_attribute_values(":ledger", s("LEDGER#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(unavailable)?;
+        items
+            .iter()
+            .map(|item| {
+                let r = Reader(item);
+                let account = |name: &str| r.s(name)?.parse().map_err(|e: String| corrupt(name, &e));
+                let entry = Entry {
+                    serial: r.s("serialNo")?.to_owned(),
+                    debit: account("debit")?,
+                    credit: account("credit")?,
+                    amount: r.money("amount")?,
+                };
+                Ok(Posting { entry, at: r.time("at")? })
+            })
+            .collect()
     }
 
     async fn mark_followed(&self, serial: &str) -> Result<(), StoreError> {
