@@ -163,6 +163,22 @@ impl TestHub {
         delivered
     }
 
+    /// Runs the reconciler as if everything waiting were older than its age.
+    pub async fn reconcile(
+        &self,
+        platform: &impl hub::domain::ports::PaymentPlatform,
+    ) -> hub::domain::reconcile::Reconciled {
+        let later = self.app.clock.now() + chrono::Duration::seconds(1);
+        let run = hub::domain::reconcile::reconcile(
+            &self.app.store,
+            platform,
+            &self.app.queues,
+            chrono::Duration::zero(),
+            later,
+        );
+        Box::pin(run).await.expect("reconciler run")
+    }
+
     /// Interface 10 or 11 (by the serial's kind) as the payment platform sends it.
     pub async fn callback(&self, report: &hub::domain::settlement::Report) -> Reply {
         let path =

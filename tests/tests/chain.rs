@@ -3,8 +3,8 @@
 //! unknown serials), the ledger and escrow, and the claim reaching FUNDING then FUNDED.
 
 use hub::domain::chain;
-use hub::domain::funding::{self, InvestOrder, Investment, InvestmentStatus};
-use hub::domain::investor::{self, Investor};
+use hub::domain::funding::{Investment, InvestmentStatus};
+use hub::domain::investor::Investor;
 use hub::domain::money::Money;
 use hub::domain::movement::{ClaimKey, MovementStatus};
 use hub::domain::ports::{ClaimStore, FundingStore, InvestorStore, PaymentPlatform};
@@ -26,40 +26,20 @@ struct Setup {
     people: Vec<Investor>,
 }
 
-async fn setup(amount: i64, investors: usize) -> Setup {
+async fn setup(amount: i64, investors: u32) -> Setup {
     let hub = TestHub::spawn().await;
     let (mut request, _) = accepted_case();
     request["claimNo"] = json!("CHAIN-1");
     request["amount"] = json!(amount.to_string());
     request["upfrontFee"] = json!("0");
     let claim = hub.list_claim(&request).await;
-    let mut people = Vec::new();
-    for i in 0..investors {
-        let body = json!({"name": format!("Investor {i}"), "nik": format!("32010555069{i:05}"), "phone": format!("0813{i:08}"),
-            "bankCode": "BNI", "bankName": "BNI", "bankAccountNo": format!("88{i:08}"), "bankAccountName": format!("INVESTOR {i}")});
-        let s = &hub.app.settings;
-        people.push(
-            investor::register(&hub.app.store, &s.intake.claim_rules, &s.match_key, &body, hub.app.clock.now())
-                .await
-                .unwrap(),
-        );
-    }
+    let people = hub.investors(0, investors).await;
     Setup { claim, hub, people }
 }
 
 impl Setup {
     async fn invest(&self, who: usize, amount: i64) -> Investment {
-        let order = InvestOrder {
-            investor_id: self.people[who].investor_id.clone(),
-            claim: self.claim.clone(),
-            amount: rupiah(amount),
-            request_id: format!("order-{who}"),
-        };
-        let app = &self.hub.app;
-        let originator = FakeOriginator::default();
-        funding::invest(&app.store, &originator, &app.queues, &app.settings.funding, &order, app.clock.now())
-            .await
-            .unwrap()
+        self.hub.invest(&self.people[who], &self.claim, amount, &format!("order-{who}")).await.unwrap()
     }
 
     async fn callback(&self, serial: &str, status: &str, amount: &str) -> hub_tests::Reply {

@@ -7,7 +7,6 @@
 use hub::domain::chain;
 use hub::domain::movement::ClaimKey;
 use hub::domain::ports::{ClaimStore, FundingStore};
-use hub::domain::reconcile;
 use hub::domain::settlement::Report;
 use hub::domain::status::ClaimStatus;
 use hub_tests::doubles::{FakeOriginator, FakePlatform};
@@ -104,10 +103,7 @@ async fn run_chain(fault: Fault) {
             continue;
         }
         // Quiet: whatever is still pending lost its callback. The reconciler asks for it.
-        let now = hub.app.clock.now() + chrono::Duration::seconds(1);
-        let done = reconcile::reconcile(&hub.app.store, &platform, &hub.app.queues, chrono::Duration::zero(), now)
-            .await
-            .unwrap();
+        let done = hub.reconcile(&platform).await;
         o.settled_by_reconciler += done.settled;
         if done.settled > 0 || done.requested_again > 0 || done.steps_requeued > 0 {
             continue;

@@ -4,7 +4,7 @@
 use futures::future::join_all;
 use hub::ApiError;
 use hub::domain::funding::{self, InvestOrder, InvestmentStatus};
-use hub::domain::investor::{self, Investor};
+use hub::domain::investor::Investor;
 use hub::domain::money::Money;
 use hub::domain::movement::ClaimKey;
 use hub::domain::ports::{ClaimStore, FundingStore, InvestorStore};
@@ -31,25 +31,8 @@ async fn listed_claim(hub: &TestHub, claim_no: &str, amount: i64) -> ClaimKey {
     hub.list_claim(&request).await
 }
 
-async fn investors(hub: &TestHub, count: usize) -> Vec<Investor> {
-    let mut out = Vec::new();
-    for i in 0..count {
-        let body = json!({"name": format!("Investor {i}"), "nik": format!("31740555069{i:05}"), "phone": format!("0812{i:08}"),
-            "bankCode": "BCA", "bankName": "BCA", "bankAccountNo": format!("77{i:08}"), "bankAccountName": format!("INVESTOR {i}")});
-        let settings = &hub.app.settings;
-        out.push(
-            investor::register(
-                &hub.app.store,
-                &settings.intake.claim_rules,
-                &settings.match_key,
-                &body,
-                hub.app.clock.now(),
-            )
-            .await
-            .unwrap(),
-        );
-    }
-    out
+async fn investors(hub: &TestHub, count: u32) -> Vec<Investor> {
+    hub.investors(7, count).await
 }
 
 fn order(investor: &Investor, claim: &ClaimKey, amount: i64, request_id: &str) -> InvestOrder {

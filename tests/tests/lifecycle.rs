@@ -7,7 +7,6 @@ use hub::domain::chain;
 use hub::domain::funding::InvestmentStatus;
 use hub::domain::movement::MovementStatus;
 use hub::domain::ports::{ClaimStore, FundingStore, NoticeStore};
-use hub::domain::reconcile;
 use hub::domain::status::ClaimStatus;
 use hub_tests::doubles::{FakeOriginator, FakePlatform};
 use hub_tests::{TestHub, WEB_SECRET, accepted_case};
@@ -147,26 +146,9 @@ async fn notices_wait_while_the_originator_is_down_and_arrive_once_in_order() {
     let key = claim.clone();
     assert_eq!(hub.app.store.undelivered_notices(&key).await.unwrap().len(), 1, "kept in the outbox");
     // The reconciler announces it again once it is older than the configured age.
-    let later = hub.app.clock.now() + chrono::Duration::seconds(1);
-    let done = reconcile::reconcile(
-        &hub.app.store,
-        &FakePlatform::calling_back(),
-        &hub.app.queues,
-        chrono::Duration::zero(),
-        later,
-    )
-    .await
-    .unwrap();
+    let done = hub.reconcile(&FakePlatform::calling_back()).await;
     assert_eq!(done.notices_announced, 1);
-    let again = reconcile::reconcile(
-        &hub.app.store,
-        &FakePlatform::calling_back(),
-        &hub.app.queues,
-        chrono::Duration::zero(),
-        later,
-    )
-    .await
-    .unwrap();
+    let again = hub.reconcile(&FakePlatform::calling_back()).await;
     assert_eq!(again.notices_announced, 0, "re-announced at most hourly; the queue's backoff retries meanwhile");
     originator.down.store(false, Ordering::SeqCst);
     assert_eq!(hub.deliver_notices(&originator).await, 1);
@@ -200,15 +182,12 @@ async fn the_reconciler_resends_lost_requests_and_settles_what_was_never_called_
     let investment = hub.invest(&people[0], &claim, 1_000_000, "all").await.unwrap();
     // The step carrying the request is lost.
     assert_eq!(hub.take_all(&hub.steps_url).await.len(), 1);
-    let later = || hub.app.clock.now() + chrono::Duration::seconds(1);
-    let reconcile_now =
-        || reconcile::reconcile(&hub.app.store, &platform, &hub.app.queues, chrono::Duration::zero(), later());
-    let first = reconcile_now().await.unwrap();
+    let first = hub.reconcile(&platform).await;
     assert_eq!((first.queried, first.requested_again, first.settled), (1, 1, 0));
     hub.drain_steps(&platform, &originator).await;
     assert_eq!(platform.serials(), [investment.serial.clone()]);
     // Its callback never comes: interface 12 answers and the reconciler applies it.
-    let second = reconcile_now().await.unwrap();
+    let second = hub.reconcile(&platform).await;
     assert_eq!((second.queried, second.settled), (1, 1));
     hub.drain_steps(&platform, &originator).await;
     let movement = hub.app.store.get_movement(&investment.serial).await.unwrap().unwrap();
@@ -247,10 +226,7 @@ async fn a_claim_left_funded_by_a_lost_step_is_disbursed_by_the_reconciler() {
     let funded = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
     assert_eq!(funded.status, ClaimStatus::Funded);
 
-    let later = hub.app.clock.now() + chrono::Duration::seconds(1);
-    let done = reconcile::reconcile(&hub.app.store, &platform, &hub.app.queues, chrono::Duration::zero(), later)
-        .await
-        .unwrap();
+    let done = hub.reconcile(&platform).await;
     assert_eq!(done.disbursements_requeued, 1);
     hub.drain_steps(&platform, &originator).await;
     let record = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();

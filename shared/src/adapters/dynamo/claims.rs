@@ -57,20 +57,7 @@ impl ClaimStore for DynamoStore {
     }
 
     async fn claims_in_status(&self, status: ClaimStatus) -> Result<Vec<ClaimRecord>, StoreError> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("#gsi1pk = :index")
-            .expression_attribute_names("#gsi1pk", "gsi1pk")
-            .expression_attribute_values(":index", s(status_index(status)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(unavailable)?;
+        let items = self.in_index(&status_index(status), None).await?;
         items.iter().map(claim_from_item).collect()
     }
 

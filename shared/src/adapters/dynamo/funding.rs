@@ -206,22 +206,7 @@ impl FundingStore for DynamoStore {
     }
 
     async fn investments(&self, claim: &ClaimKey) -> Result<Vec<Investment>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :inv)")
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":pk", s(key_of(claim)))
-            .expression_attribute_values(":inv", s("INV#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(unavailable)?;
+        let out = self.items_under(key_of(claim), "INV#").await?;
         out.iter().map(investment_from_item).collect()
     }
 
@@ -340,7 +325,7 @@ impl MovementStore for DynamoStore {
     async fn movements_in(&self, stage: Stage, before: DateTime<Utc>) -> Result<Vec<Movement>, StoreError> {
         // The index holds keys and sort times; each movement is read whole.
         let mut movements = Vec::new();
-        for item in self.due_in_index(stage_index(stage), before).await? {
+        for item in self.in_index(stage_index(stage), Some(before)).await? {
             let serial = Reader(&item).s("serialNo")?.to_owned();
             movements.extend(self.get_movement(&serial).await?);
         }
@@ -348,22 +333,7 @@ impl MovementStore for DynamoStore {
     }
 
     async fn ledger(&self, claim: &ClaimKey) -> Result<Vec<Posting>, StoreError> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :ledger)")
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":pk", s(key_of(claim)))
-            .expression_attribute_values(":ledger", s("LEDGER#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(unavailable)?;
+        let items = self.items_under(key_of(claim), "LEDGER#").await?;
         items
             .iter()
             .map(|item| {

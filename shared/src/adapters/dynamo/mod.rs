@@ -56,18 +56,38 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// Items of a `gsi1` partition (a queue of work for the reconciler) whose sort time is
-    /// before `before`, oldest first.
-    async fn due_in_index(&self, index: &str, before: DateTime<Utc>) -> Result<Vec<Item>, StoreError> {
-        self.client
+    /// Items of a `gsi1` partition, oldest first; with `before`, only those whose sort time is
+    /// earlier (the reconciler's work lists). Eventually consistent, as indexes are.
+    async fn in_index(&self, index: &str, before: Option<DateTime<Utc>>) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
             .query()
             .table_name(&self.table)
             .index_name("gsi1")
-            .key_condition_expression("#gsi1pk = :index AND #gsi1sk < :before")
             .expression_attribute_names("#gsi1pk", "gsi1pk")
-            .expression_attribute_names("#gsi1sk", "gsi1sk")
-            .expression_attribute_values(":index", s(index))
-            .expression_attribute_values(":before", s(before.to_rfc3339()))
+            .expression_attribute_values(":index", s(index));
+        let query = match before {
+            None => query.key_condition_expression("#gsi1pk = :index"),
+            Some(before) => query
+                .key_condition_expression("#gsi1pk = :index AND #gsi1sk < :before")
+                .expression_attribute_names("#gsi1sk", "gsi1sk")
+                .expression_attribute_values(":before", s(before.to_rfc3339())),
+        };
+        query.into_paginator().items().send().collect::<Result<Vec<_>, _>>().await.map_err(unavailable)
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `prefix`, in sort-key order
+    /// (a claim's investments, ledger entries or notices), read consistently.
+    async fn items_under(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
             .into_paginator()
             .items()
             .send()

@@ -81,7 +81,7 @@ impl NoticeStore for DynamoStore {
     }
 
     async fn claims_with_notices_due(&self, before: DateTime<Utc>) -> Result<Vec<ClaimKey>, StoreError> {
-        let items = self.due_in_index(DUE_INDEX, before).await?;
+        let items = self.in_index(DUE_INDEX, Some(before)).await?;
         let mut claims = items.iter().map(|item| claim_key(&Reader(item))).collect::<Result<Vec<_>, _>>()?;
         claims.sort();
         claims.dedup();
@@ -115,22 +115,7 @@ impl NoticeStore for DynamoStore {
     }
 
     async fn notices(&self, claim: &ClaimKey) -> Result<Vec<(Notice, Option<DateTime<Utc>>)>, StoreError> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :notice)")
-            .expression_attribute_names("#pk", "pk")
-            .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":pk", s(claim_pk(&claim.source, &claim.claim_no)))
-            .expression_attribute_values(":notice", s("NOTICE#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(unavailable)?;
+        let items = self.items_under(claim_pk(&claim.source, &claim.claim_no), "NOTICE#").await?;
         items.iter().map(notice_from_item).collect()
     }
 }
