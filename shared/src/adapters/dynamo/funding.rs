@@ -315,11 +315,8 @@ impl MovementStore for DynamoStore {
             .expression_attribute_names("#pk", "pk")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if super::is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        // Exists already: a retried step.
+        super::unless_already(result)
     }
 
     async fn movements_in(&self, stage: Stage, before: DateTime<Utc>) -> Result<Vec<Movement>, StoreError> {
@@ -364,10 +361,7 @@ impl MovementStore for DynamoStore {
             .expression_attribute_values(":settled", s(stage_index(Stage::Settled)))
             .send()
             .await;
-        match result {
-            Err(e) if !super::is_condition_failure(&e) => Err(unavailable(e)),
-            _ => Ok(()),
-        }
+        super::unless_already(result)
     }
 
     async fn record_contradiction(
@@ -394,11 +388,8 @@ impl MovementStore for DynamoStore {
             .expression_attribute_values(":kept", n(MAX_CONTRADICTIONS_KEPT))
             .send()
             .await;
-        match result {
-            // The first ones are kept; an operator needs no more copies.
-            Err(e) if !super::is_condition_failure(&e) => Err(unavailable(e)),
-            _ => Ok(()),
-        }
+        // The first ones are kept; an operator needs no more copies.
+        super::unless_already(result)
     }
 }
 

@@ -104,6 +104,18 @@ where
     error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
+/// A conditional write whose failed condition means "already so, nothing to do".
+fn unless_already<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<(), StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Err(e) if !is_condition_failure(&e) => Err(unavailable(e)),
+        _ => Ok(()),
+    }
+}
+
 /// The per-item reasons DynamoDB gives for a cancelled transaction, in item order.
 fn cancellation_reasons<R>(
     error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,

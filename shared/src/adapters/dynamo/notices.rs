@@ -105,11 +105,7 @@ impl NoticeStore for DynamoStore {
                 .send()
                 .await;
             // Delivered meanwhile: nothing to postpone.
-            if let Err(e) = result.map_err(|e| (super::is_condition_failure(&e), e)) {
-                if !e.0 {
-                    return Err(unavailable(e.1));
-                }
-            }
+            super::unless_already(result)?;
         }
         Ok(())
     }
