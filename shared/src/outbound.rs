@@ -7,6 +7,9 @@ use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
 
+/// Pause before the one retry of a request that could not connect.
+const CONNECT_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
 /// `Debug` shows where it calls and as whom, never the secret.
 #[derive(Clone)]
 pub struct SignedClient {
@@ -72,22 +75,36 @@ impl SignedClient {
         ]
     }
 
-    /// Sends a signed request; `body` is sent as `application/json` when present.
+    /// Sends a signed request; `body` is sent as `application/json` when present. A request
+    /// that could not connect is sent once more, freshly signed, after a short pause: every
+    /// call between the parties is idempotent (reads, serials, event ids), and a partner's
+    /// process restarting should not cost a whole queue retry.
     pub async fn call(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Answer, String> {
-        let method_value = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|e| e.to_string())?;
+        let verb = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|e| e.to_string())?;
+        match self.send(&verb, path, body).await {
+            Err(e) if e.is_connect() => {
+                tokio::time::sleep(CONNECT_RETRY_PAUSE).await;
+                self.send(&verb, path, body).await
+            }
+            other => other,
+        }
+        .map_err(|e| format!("{method} {path}: {e}"))
+    }
+
+    async fn send(&self, method: &Method, path: &str, body: Option<&[u8]>) -> Result<Answer, reqwest::Error> {
         let bytes = body.unwrap_or_default();
         let now = chrono::Utc::now().timestamp_millis();
         let nonce = uuid::Uuid::new_v4().to_string();
-        let mut request = self.http.request(method_value, format!("{}{path}", self.base_url));
-        for (name, value) in self.sign(method, path, bytes, now, &nonce) {
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base_url));
+        for (name, value) in self.sign(method.as_str(), path, bytes, now, &nonce) {
             request = request.header(name, value);
         }
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_vec());
         }
-        let response = request.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        let response = request.send().await?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| e.to_string())?;
+        let text = response.text().await?;
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Ok(Answer { status, body })
     }

@@ -352,7 +352,8 @@ async fn open_listings(
         let listings = answer.data()["listings"].as_array().cloned().unwrap_or_default();
         let listed = accepted.iter().filter(|c| listings.iter().any(|l| l["claimNo"] == c.as_str())).count();
         progress(&format!("borrower checks (interface 2) passed for {listed}/{} claims", accepted.len()));
-        if listed == accepted.len() || started.elapsed() > Duration::from_secs(180) {
+        // A check that failed comes back after the steps queue's visibility timeout (360 s).
+        if listed == accepted.len() || started.elapsed() > Duration::from_secs(480) {
             eprintln!();
             if listed < accepted.len() {
                 summary.mismatches.push(format!("only {listed} of {} accepted claims were listed", accepted.len()));
