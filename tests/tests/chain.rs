@@ -133,6 +133,14 @@ async fn callbacks_fund_the_claim_once_whatever_arrives() {
         "completedAt": "yesterday", "note": "x"});
     let loose = s.hub.post("/v1/callbacks/collections", loose.to_string()).as_partner("pay", PAY_SECRET).send().await;
     assert_eq!(loose.fields(), ["completedAt", "failureReason", "note"], "codes, times and known fields only");
+    let mixed =
+        json!({"serialNo": second.serial, "status": "SUCCEEDED", "amount": "400000", "failureReason": "TRANSIENT"});
+    let mixed = s.hub.post("/v1/callbacks/collections", mixed.to_string()).as_partner("pay", PAY_SECRET).send().await;
+    assert_eq!(
+        (mixed.status, mixed.fields()),
+        (400, vec!["failureReason".to_owned()]),
+        "a success has no failure reason"
+    );
     let not_pay = s.hub.post("/v1/callbacks/collections", json!({}).to_string()).send().await;
     assert_eq!(not_pay.status, 403, "an originator may not report movements");
 

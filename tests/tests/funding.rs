@@ -70,6 +70,7 @@ async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
     let stored = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
     assert_eq!(stored.subscribed, rupiah(4_800_000));
     assert_eq!(hub.app.store.investments(&claim).await.unwrap().len(), 32);
+    let placed_count = placed.len();
     for i in placed {
         assert_eq!(i.status, InvestmentStatus::Pending);
         assert!(hub.app.store.get_movement(&i.serial).await.unwrap().is_some());
@@ -86,8 +87,11 @@ async fn fifty_concurrent_orders_never_oversubscribe_a_claim() {
         attrs.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].clone();
     assert_eq!(queued, "32", "one collection step per placed investment");
     println!(
-        "50 concurrent orders of 150,000 on 5,000,000: 32 placed (4,800,000, leaving 200,000 open), 18 refused, \
-         never oversubscribed"
+        "50 concurrent orders of 150,000 on 5,000,000: {} placed ({accepted}, leaving {} open), {refused} refused, \
+         subscribed {} <= amount",
+        placed_count,
+        Decimal::from(5_000_000) - accepted,
+        stored.subscribed
     );
 }
 

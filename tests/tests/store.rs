@@ -104,7 +104,12 @@ async fn concurrent_identical_submissions_write_one_item_and_answer_alike() {
     let first = &answers[0];
     assert!(answers.iter().all(|a| a == first), "all 16 get the stored claim");
     assert_eq!(claim_items(&hub.items().await), 1);
-    println!("16 concurrent identical submissions: 16 identical answers, 1 item");
+    println!(
+        "{} concurrent identical submissions: {} identical answers, {} item",
+        answers.len(),
+        answers.iter().filter(|a| *a == first).count(),
+        claim_items(&hub.items().await)
+    );
 }
 
 #[tokio::test]

@@ -35,6 +35,14 @@ impl From<StoreError> for ApiError {
 /// How far in the future `listedAt` may be: the originator's clock may run a little fast.
 const LISTED_AT_LEEWAY_MINUTES: i64 = 5;
 
+/// The earliest plausible `listedAt`: Indonesian P2P lending has been regulated (POJK 77/2016)
+/// only since 2016. Earlier is a typo or a broken clock, never a real listing.
+const LISTED_AT_EARLIEST: &str = "2016-01-01T00:00:00+07:00";
+
+fn earliest_listed_at() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(LISTED_AT_EARLIEST).unwrap_or_else(|_| unreachable!("a valid constant"))
+}
+
 /// Validates, prices and checks a claim without storing it. The cost cap is the stricter of
 /// the caps in force on `listedAt`'s date and on `now`'s date, so backdating never helps.
 pub fn assess(
@@ -46,6 +54,9 @@ pub fn assess(
     let claim = Claim::parse(body, &policy.claim_rules, partner).map_err(ApiError::InvalidRequest)?;
     if claim.listed_at > now + chrono::Duration::minutes(LISTED_AT_LEEWAY_MINUTES) {
         return Err(ApiError::invalid("listedAt", "must not be in the future"));
+    }
+    if claim.listed_at < earliest_listed_at() {
+        return Err(ApiError::invalid("listedAt", &format!("must not be before {LISTED_AT_EARLIEST}")));
     }
     let schedule =
         Schedule::build(policy.claim_rules.currency, claim.amount, claim.loan_rate, claim.term, claim.repayment_method);

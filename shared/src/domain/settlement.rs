@@ -72,6 +72,9 @@ impl Report {
             None => None,
             Some(v) => f.check("failureReason", v.as_str().ok_or("must be a string").and_then(reason_code)),
         };
+        if failure_reason.is_some() && status.is_some_and(|s| s != MovementStatus::Failed) {
+            f.fail::<()>("failureReason", "is only allowed when status is FAILED");
+        }
         if let Some(v) = f.optional("completedAt") {
             let at = v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
             f.check("completedAt", at.ok_or("must be an RFC 3339 time"));
