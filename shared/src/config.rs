@@ -6,8 +6,9 @@ use crate::domain::claim::{BankAccount, ClaimRules};
 use crate::domain::cost_cap::{CapRow, CostCapTable};
 use crate::domain::funding::FundingRules;
 use crate::domain::intake::IntakePolicy;
-use crate::domain::money::Currency;
+use crate::domain::money::{Currency, PercentRate};
 use crate::domain::people::MatchKey;
+use crate::domain::repaying::RepaymentRules;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -54,6 +55,8 @@ pub mod env {
     pub const MIN_INVESTMENT: &str = "MIN_INVESTMENT";
     /// Hours a claim stays open for investment after the hub accepted it.
     pub const LISTING_WINDOW_HOURS: &str = "LISTING_WINDOW_HOURS";
+    /// Percent of an overdue instalment's principal charged per day late (e.g. `0.3`).
+    pub const OVERDUE_DAILY_RATE_PERCENT: &str = "OVERDUE_DAILY_RATE_PERCENT";
     /// Comma-separated partner ids of payment platforms (they call interfaces 10 and 11).
     pub const PAYMENT_PARTNERS: &str = "PAYMENT_PARTNERS";
     /// Comma-separated partner ids of investor front ends (they call the investor API).
@@ -109,6 +112,7 @@ struct Defaults {
     max_body_bytes: usize,
     min_investment: String,
     listing_window_hours: i64,
+    overdue_daily_rate_percent: String,
     reconcile_after_seconds: i64,
     notice_backoff_seconds: i32,
     max_claim_amount: String,
@@ -133,6 +137,7 @@ pub struct Settings {
     pub match_key: MatchKey,
     pub roles: PartnerRoles,
     pub funding: FundingRules,
+    pub repayment: RepaymentRules,
     pub steps_queue_url: Option<String>,
     pub notices_queue_url: Option<String>,
     pub reconcile_after: chrono::Duration,
@@ -211,6 +216,9 @@ impl Settings {
             }
             None => defaults.listing_window_hours,
         };
+        let overdue = var(env::OVERDUE_DAILY_RATE_PERCENT).unwrap_or(defaults.overdue_daily_rate_percent);
+        let overdue_daily_rate = PercentRate::parse(&serde_json::Value::String(overdue))
+            .map_err(|e| ConfigError(format!("{} {e}", env::OVERDUE_DAILY_RATE_PERCENT)))?;
         Ok(Settings {
             table,
             partners: PartnerSecrets::new(secrets),
@@ -222,6 +230,7 @@ impl Settings {
             match_key,
             roles,
             funding: FundingRules { min_investment, listing_window: chrono::Duration::hours(window_hours) },
+            repayment: RepaymentRules { overdue_daily_rate },
             steps_queue_url: var(env::STEPS_QUEUE_URL),
             notices_queue_url: var(env::NOTICES_QUEUE_URL),
             reconcile_after: chrono::Duration::seconds(

@@ -128,6 +128,12 @@ pub fn render(result: Result<Value, ApiError>) -> Response<Body> {
                 ApiError::UnsupportedMediaType(_) => {
                     (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", message, Value::Null)
                 }
+                ApiError::Mismatch { errors, expected } => (
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REQUEST",
+                    format!("{} figure(s) differ from the hub's schedule", errors.len()),
+                    json!({ "errors": errors, "expected": expected }),
+                ),
                 ApiError::RateCapExceeded(figures) => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "RATE_CAP_EXCEEDED", message, figures)
                 }

@@ -491,6 +491,7 @@ impl<'a> Call<'a> {
         let app = &self.hub.app;
         let response = match (self.method.as_str(), self.path.as_str()) {
             ("POST", "/v1/claims") => receive_claim::handle(app, request).await,
+            ("POST", "/v1/repayments") => receive_repayment::handle(app, request).await,
             ("POST", "/v1/investors") => register_investor::handle(app, request).await,
             ("POST", "/v1/checks/borrower-investments") => check_borrower_investments::handle(app, request).await,
             ("POST", "/v1/investments") => invest::handle(app, request).await,

@@ -1,8 +1,10 @@
 //! Interface 7, `GET /v1/claims/{claimNo}`: the originator polls a claim's status.
 
 use hub::config::Role;
+use hub::domain::intake::jakarta;
 use hub::domain::movement::ClaimKey;
 use hub::domain::ports::{FundingStore, MovementStore, NoticeStore};
+use hub::domain::repaying::{self, RepaymentKind};
 use hub::domain::{intake, views};
 use hub::{ApiError, App, edge};
 use lambda_http::{Body, Request, Response};
@@ -20,5 +22,11 @@ async fn get(app: &App, req: &Request) -> Result<Value, ApiError> {
     let investments = app.store.investments(&key).await?;
     let notices = app.store.notices(&key).await?;
     let ledger = app.store.ledger(&key).await?;
-    Ok(views::status_answer(&record, &investments, &notices, &ledger))
+    let today = app.clock.now().with_timezone(&jakarta()).date_naive();
+    let currency = app.settings.intake.claim_rules.currency;
+    let next_due = match record.collecting {
+        None => repaying::owed(&record, &app.settings.repayment, currency, RepaymentKind::Installment, today).ok(),
+        Some(_) => None,
+    };
+    Ok(views::status_answer(&record, &investments, &notices, &ledger, today, next_due.map(|(owed, _)| owed)))
 }

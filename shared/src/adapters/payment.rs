@@ -22,9 +22,9 @@ impl PaymentClient {
 
 fn party_kind(purpose: Purpose) -> &'static str {
     match purpose {
-        Purpose::Investment | Purpose::Refund => "INVESTOR",
-        Purpose::Disbursement => "BORROWER",
-        Purpose::UpfrontFee => "INCOME",
+        Purpose::Investment | Purpose::Refund | Purpose::InvestorReturn => "INVESTOR",
+        Purpose::Disbursement | Purpose::Repayment => "BORROWER",
+        Purpose::UpfrontFee | Purpose::IncomeShare => "INCOME",
     }
 }
 

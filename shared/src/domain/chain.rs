@@ -15,10 +15,11 @@ use super::investor::{PersonQuery, has_active_investments};
 use super::movement::{ClaimKey, MAX_ATTEMPTS, Movement, MovementStatus, Purpose};
 use super::people::MatchKey;
 use super::ports::{
-    ClaimStore, CollectionStore, FundingStore, InvestorStore, MovementStore, Originator, PaymentPlatform, StepQueue,
-    Transition,
+    ClaimStore, CollectionStore, FundingStore, InvestorStore, MovementStore, Originator, PaymentPlatform,
+    RepaymentStore, StepQueue, Transition,
 };
 use super::record::{ClaimRecord, StatusChange};
+use super::repaying;
 use super::settlement::{Report, apply_report};
 use super::status::ClaimStatus;
 use super::steps::Step;
@@ -36,8 +37,11 @@ pub struct Chain<'a, P, O> {
     pub income: &'a BankAccount,
 }
 
-trait Store: ClaimStore + InvestorStore + FundingStore + MovementStore + CollectionStore + Sync {}
-impl<T: ClaimStore + InvestorStore + FundingStore + MovementStore + CollectionStore + Sync> Store for T {}
+trait Store: ClaimStore + InvestorStore + FundingStore + MovementStore + CollectionStore + RepaymentStore + Sync {}
+impl<T: ClaimStore + InvestorStore + FundingStore + MovementStore + CollectionStore + RepaymentStore + Sync> Store
+    for T
+{
+}
 
 pub async fn run<S, P, O>(
     store: &S,
@@ -47,7 +51,7 @@ pub async fn run<S, P, O>(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError>
 where
-    S: ClaimStore + InvestorStore + FundingStore + MovementStore + CollectionStore + Sync,
+    S: ClaimStore + InvestorStore + FundingStore + MovementStore + CollectionStore + RepaymentStore + Sync,
     P: PaymentPlatform,
     O: Originator,
 {
@@ -99,12 +103,12 @@ async fn request_movement<P: PaymentPlatform, O>(
 /// The account on the other side of a movement.
 async fn party_account(store: &impl Store, income: &BankAccount, movement: &Movement) -> Result<BankAccount, ApiError> {
     match movement.purpose {
-        Purpose::Investment | Purpose::Refund => {
+        Purpose::Investment | Purpose::Refund | Purpose::InvestorReturn => {
             let id = movement.party.as_deref().unwrap_or_default();
             Ok(store.get_investor(id).await?.ok_or(ApiError::NotFound("investor"))?.bank)
         }
-        Purpose::Disbursement => Ok(claim_of(store, &movement.claim).await?.claim.bank),
-        Purpose::UpfrontFee => Ok(income.clone()),
+        Purpose::Disbursement | Purpose::Repayment => Ok(claim_of(store, &movement.claim).await?.claim.bank),
+        Purpose::UpfrontFee | Purpose::IncomeShare => Ok(income.clone()),
     }
 }
 
@@ -200,6 +204,10 @@ async fn movement_settled(
             request(steps, &[retry]).await
         }
         (Purpose::Investment, status) => investment_settled(store, steps, &movement, status, now).await,
+        (Purpose::Repayment, _) => repaying::repayment_settled(store, steps, &movement, now).await,
+        (Purpose::InvestorReturn | Purpose::IncomeShare, MovementStatus::Succeeded) => {
+            repaying::payout_settled(store, steps, key, now).await
+        }
         (Purpose::Disbursement, MovementStatus::Succeeded) => {
             advance_claim(store, steps, key, now, |claim| {
                 let fee = claim.claim.upfront_fee;

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The claim costs the borrower more than the regulator allows; `data` carries the figures.
     #[error("total cost exceeds the regulatory cap")]
     RateCapExceeded(Value),
+    /// Figures that do not match the hub's own: 400 with the fields and the expected figures.
+    #[error("figures do not match")]
+    Mismatch { errors: Vec<FieldError>, expected: Value },
     /// A partner we depend on did not answer; worth retrying later.
     #[error("{0} is unavailable, try again later")]
     Unavailable(&'static str),

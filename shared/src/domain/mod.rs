@@ -16,6 +16,7 @@ pub mod people;
 pub mod ports;
 pub mod reconcile;
 pub mod record;
+pub mod repaying;
 pub mod repayment;
 pub mod schedule;
 pub mod settlement;

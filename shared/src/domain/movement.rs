@@ -39,13 +39,23 @@ pub enum Purpose {
     UpfrontFee,
     /// Escrow -> investor, a succeeded investment paid back in full (interface 9).
     Refund,
+    /// Borrower -> escrow, a repayment accepted through interface 5 (interface 8).
+    Repayment,
+    /// Escrow -> investor, their principal and interest from one repayment (interface 9).
+    InvestorReturn,
+    /// Escrow -> income, the spread and overdue fee of one repayment (interface 9).
+    IncomeShare,
 }
 
 impl Purpose {
     pub fn kind(self) -> MovementKind {
         match self {
-            Purpose::Investment => MovementKind::Collection,
-            Purpose::Disbursement | Purpose::UpfrontFee | Purpose::Refund => MovementKind::Payout,
+            Purpose::Investment | Purpose::Repayment => MovementKind::Collection,
+            Purpose::Disbursement
+            | Purpose::UpfrontFee
+            | Purpose::Refund
+            | Purpose::InvestorReturn
+            | Purpose::IncomeShare => MovementKind::Payout,
         }
     }
 }
@@ -61,13 +71,17 @@ pub enum MovementStatus {
 /// The payment platform's idempotency key for a movement: derived from what the movement is
 /// for, so a retried step sends the same serial. `attempt` > 1 only after a transient failure.
 /// `<prefix>-<attempt>-<subject>` reads back unambiguously: the attempt is digits up to the
-/// first `-`, the subject (an investment id or `<source>-<claimNo>`) is the rest.
+/// first `-`, the subject (an investment id or `<source>-<claimNo>`, after `<n>-` for the n-th
+/// repayment's movements) is the rest.
 pub fn serial(purpose: Purpose, subject: &str, attempt: u32) -> String {
     let prefix = match purpose {
         Purpose::Investment => "COL-INV",
         Purpose::Disbursement => "PAY-DIS",
         Purpose::UpfrontFee => "PAY-FEE",
         Purpose::Refund => "PAY-REF",
+        Purpose::Repayment => "COL-REP",
+        Purpose::InvestorReturn => "PAY-RET",
+        Purpose::IncomeShare => "PAY-INC",
     };
     // The attempt comes before the subject, so no claim number can imitate a retry's serial.
     format!("{prefix}-{}-{subject}", attempt.max(1))
@@ -191,11 +205,17 @@ impl Movement {
 
     /// The same movement tried again under the next serial, after a transient failure.
     pub fn retry(&self) -> Movement {
-        let subject = match &self.investment_id {
-            Some(id) => id.clone(),
-            None => self.claim.to_string(),
-        };
-        Movement::pending(self.purpose, &self.claim, &subject, self.attempt + 1, self.amount, self.party.clone())
+        let subject = self.subject();
+        let mut next =
+            Movement::pending(self.purpose, &self.claim, subject, self.attempt + 1, self.amount, self.party.clone());
+        next.investment_id.clone_from(&self.investment_id);
+        next
+    }
+
+    /// The serial without its prefix and attempt: what `serial` was given as `subject`.
+    fn subject(&self) -> &str {
+        let after_prefix = self.serial.splitn(3, '-').nth(2).unwrap_or_default();
+        after_prefix.split_once('-').map(|(_, subject)| subject).unwrap_or_default()
     }
 
     /// Worth another attempt under a new serial: the platform said the failure was transient.
@@ -211,7 +231,9 @@ impl Movement {
             Purpose::Investment => (escrow, Account::Investor(party)),
             Purpose::Disbursement => (Account::Borrower(party), escrow),
             Purpose::UpfrontFee => (Account::Income, escrow),
-            Purpose::Refund => (Account::Investor(party), escrow),
+            Purpose::Refund | Purpose::InvestorReturn => (Account::Investor(party), escrow),
+            Purpose::Repayment => (escrow, Account::Borrower(party)),
+            Purpose::IncomeShare => (Account::Income, escrow),
         };
         Entry { serial: self.serial.clone(), debit, credit, amount: self.amount }
     }

@@ -319,3 +319,35 @@ pub trait CollectionStore {
         investment: &super::funding::Investment,
     ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
 }
+
+/// Interface 5's repayments: `pk = REPAYMENT#<source>#<serial>`, one per originator serial.
+pub trait RepaymentStore {
+    fn get_repayment(
+        &self,
+        source: &str,
+        serial: &str,
+    ) -> impl Future<Output = Result<Option<super::repaying::Repayment>, StoreError>> + Send;
+
+    /// In one transaction: the repayment (only if its serial is new), the claim (only if still
+    /// at `claim.version`) takes it as the repayment being collected and counts it, and its
+    /// collection movement.
+    fn accept_repayment(
+        &self,
+        claim: &ClaimRecord,
+        repayment: &super::repaying::Repayment,
+        collection: &super::movement::Movement,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<super::repaying::Accepted, StoreError>> + Send;
+
+    /// In one transaction: the repayment takes its outcome (only if still collecting), the
+    /// claim (only if still at `claim.version`) records the instalments paid and what was
+    /// repaid, moves to the change's status (with its notice) and is no longer collecting, and
+    /// the payouts are created.
+    fn close_repayment(
+        &self,
+        claim: &ClaimRecord,
+        close: &super::repaying::RepaymentClose<'_>,
+        payouts: &[super::movement::Movement],
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
+}

@@ -54,6 +54,12 @@ pub struct ClaimRecord {
     /// Masked facts from interface 2, once the borrower checks passed; investors see the claim
     /// only then.
     pub borrower: Option<BorrowerFacts>,
+    /// Instalments whose repayment was collected (they are paid in order).
+    pub installments_paid: u32,
+    /// Repayments accepted through interface 5 so far: the next one's ordinal, in its serials.
+    pub repayments_accepted: u32,
+    /// The repayment (its originator serial) whose collection is under way, if any.
+    pub collecting: Option<String>,
 }
 
 impl ClaimRecord {
@@ -73,6 +79,14 @@ impl ClaimRecord {
             repaid: Repaid::default(),
             version: 1,
             borrower: None,
+            installments_paid: 0,
+            repayments_accepted: 0,
+            collecting: None,
         }
+    }
+
+    /// When the borrower was paid: the first `DISBURSED` in the history.
+    pub fn disbursed_at(&self) -> Option<DateTime<Utc>> {
+        self.history.iter().find(|c| c.status == ClaimStatus::Disbursed).map(|c| c.at)
     }
 }

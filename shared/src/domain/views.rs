@@ -4,7 +4,8 @@ use super::funding::{FundingRules, Investment, listing_closes_at, open_amount};
 use super::movement::Posting;
 use super::notice::Notice;
 use super::record::ClaimRecord;
-use chrono::{DateTime, Utc};
+use super::repaying::{Owed, claim_due_dates};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 /// Interface 1's answer: the claim as accepted. A replay renders the same stored record, so
@@ -22,13 +23,38 @@ pub fn intake_answer(record: &ClaimRecord) -> Value {
     })
 }
 
-/// Interface 7's answer: the claim as it stands now, with its investments and the interface 6
-/// notices it produced.
+/// The schedule as it stands on `today` (Jakarta): due dates once disbursed, and each
+/// instalment `PAID`, `COLLECTING`, `OVERDUE` or `DUE`.
+fn schedule_now(record: &ClaimRecord, today: NaiveDate) -> Value {
+    let dues = claim_due_dates(record);
+    let rows = record.schedule.installments.iter().enumerate().map(|(k, i)| {
+        let mut row = json!({"installmentNo": i.installment_no, "principal": i.principal, "interest": i.interest});
+        if let Some(due) = dues.as_ref().and_then(|d| d.get(k)) {
+            let paid = (k as u32) < record.installments_paid;
+            let state = match () {
+                _ if paid => "PAID",
+                _ if k as u32 == record.installments_paid && record.collecting.is_some() => "COLLECTING",
+                _ if *due < today => "OVERDUE",
+                _ => "DUE",
+            };
+            row["dueDate"] = json!(due.to_string());
+            row["state"] = json!(state);
+        }
+        row
+    });
+    Value::Array(rows.collect())
+}
+
+/// Interface 7's answer: the claim as it stands now, with its investments, ledger and the
+/// interface 6 notices it produced; once disbursed, the schedule with due dates and what the
+/// next instalment costs today (`nextInstallmentDue`, overdue fee included).
 pub fn status_answer(
     record: &ClaimRecord,
     investments: &[Investment],
     notices: &[(Notice, Option<DateTime<Utc>>)],
     ledger: &[Posting],
+    today: NaiveDate,
+    next_due: Option<Owed>,
 ) -> Value {
     let claim = &record.claim;
     json!({
@@ -47,7 +73,9 @@ pub fn status_answer(
         "loanType": claim.loan_type,
         "totalInterest": record.schedule.total_interest(),
         "disbursementAmount": claim.disbursement_amount(),
-        "schedule": record.schedule.installments,
+        "schedule": schedule_now(record, today),
+        "installmentsPaid": record.installments_paid,
+        "nextInstallmentDue": next_due.map(|o| o.json()),
         "fundedAmount": record.funded_amount,
         "escrowBalance": record.escrow_balance,
         "investments": investments.iter().map(|i| json!({

@@ -3,7 +3,6 @@
 use super::{DynamoStore, Item, Reader, corrupt, is_condition_failure, n, s, unavailable};
 use crate::domain::borrower::BorrowerFacts;
 use crate::domain::claim::{BankAccount, Claim, ClaimNo};
-use crate::domain::money::Money;
 use crate::domain::money::PercentRate;
 use crate::domain::movement::Movement;
 use crate::domain::notice::notice_for;
@@ -69,7 +68,7 @@ impl ClaimStore for DynamoStore {
         at: DateTime<Utc>,
     ) -> Result<Transition, StoreError> {
         let mut request = self.client.transact_write_items();
-        for item in claim_update(&self.table, claim, Some(change), None)? {
+        for item in claim_update(&self.table, claim, &ClaimEdit { change: Some(change), ..ClaimEdit::default() })? {
             request = request.transact_items(item);
         }
         for movement in movements {
@@ -102,17 +101,25 @@ impl ClaimStore for DynamoStore {
     }
 }
 
-/// The write of one claim change, conditional on `claim.version`: the version bump, a new
-/// funded amount, and a status change with its history entry and its interface 6 notice (put
-/// in the outbox by the same transaction).
+/// What one claim write changes besides its version: plain attributes to set or remove, and a
+/// status change.
+#[derive(Default)]
+pub(super) struct ClaimEdit<'a> {
+    pub change: Option<&'a StatusChange>,
+    pub set: Vec<(&'static str, AttributeValue)>,
+    pub remove: Vec<&'static str>,
+}
+
+/// The write of one claim change, conditional on `claim.version`: the version bump, the
+/// edit's attributes, and a status change with its history entry and its interface 6 notice
+/// (put in the outbox by the same transaction).
 pub(super) fn claim_update(
     table: &str,
     claim: &ClaimRecord,
-    change: Option<&StatusChange>,
-    funded: Option<Money>,
+    edit: &ClaimEdit<'_>,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
     let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
-    let mut expression = vec!["#version = :next"];
+    let mut expression = vec!["#version = :next".to_owned()];
     let mut update = Update::builder()
         .table_name(table)
         .key("pk", s(claim_pk(&claim.claim.source, &claim.claim.claim_no)))
@@ -121,14 +128,14 @@ pub(super) fn claim_update(
         .expression_attribute_names("#version", "version")
         .expression_attribute_values(":version", n(claim.version))
         .expression_attribute_values(":next", n(claim.version + 1));
-    if let Some(funded) = funded {
-        expression.push("#funded = :funded");
+    for (i, (name, value)) in edit.set.iter().enumerate() {
+        expression.push(format!("#set{i} = :set{i}"));
         update = update
-            .expression_attribute_names("#funded", "fundedAmount")
-            .expression_attribute_values(":funded", n(funded));
+            .expression_attribute_names(format!("#set{i}"), *name)
+            .expression_attribute_values(format!(":set{i}"), value.clone());
     }
-    if let Some(change) = change {
-        expression.extend(["#status = :to", "#gsi1pk = :index", "#history = list_append(#history, :change)"]);
+    if let Some(change) = edit.change {
+        expression.push("#status = :to, #gsi1pk = :index, #history = list_append(#history, :change)".to_owned());
         update = update
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#gsi1pk", "gsi1pk")
@@ -137,9 +144,17 @@ pub(super) fn claim_update(
             .expression_attribute_values(":index", s(status_index(change.status)))
             .expression_attribute_values(":change", AttributeValue::L(vec![history_entry(change)]));
     }
-    let update = update.update_expression(format!("SET {}", expression.join(", "))).build().map_err(built)?;
+    let mut update_expression = format!("SET {}", expression.join(", "));
+    if !edit.remove.is_empty() {
+        let names: Vec<String> = (0..edit.remove.len()).map(|i| format!("#remove{i}")).collect();
+        update_expression.push_str(&format!(" REMOVE {}", names.join(", ")));
+        for (alias, name) in names.iter().zip(&edit.remove) {
+            update = update.expression_attribute_names(alias, *name);
+        }
+    }
+    let update = update.update_expression(update_expression).build().map_err(built)?;
     let mut items = vec![TransactWriteItem::builder().update(update).build()];
-    if let Some(notice) = change.and_then(|change| notice_for(claim, change)) {
+    if let Some(notice) = edit.change.and_then(|change| notice_for(claim, change)) {
         let put = Put::builder().table_name(table).set_item(Some(super::notices::notice_item(&notice))).build();
         items.push(TransactWriteItem::builder().put(put.map_err(built)?).build());
     }
@@ -234,6 +249,11 @@ fn claim_item(record: &ClaimRecord) -> Item {
     if let Some(facts) = &record.borrower {
         item.insert("borrower".to_owned(), borrower_item(facts));
     }
+    item.insert("installmentsPaid".to_owned(), n(record.installments_paid));
+    item.insert("repaymentsAccepted".to_owned(), n(record.repayments_accepted));
+    if let Some(serial) = &record.collecting {
+        item.insert("collecting".to_owned(), s(serial));
+    }
     item
 }
 
@@ -297,5 +317,8 @@ fn claim_from_item(item: &Item) -> Result<ClaimRecord, StoreError> {
         },
         version: r.n("version")?,
         borrower: r.optional_map("borrower").map(|b| borrower_from_item(&b)).transpose()?,
+        installments_paid: r.n("installmentsPaid")?,
+        repayments_accepted: r.n("repaymentsAccepted")?,
+        collecting: r.optional_s("collecting"),
     })
 }

@@ -446,7 +446,8 @@ impl CollectionStore for DynamoStore {
         let succeed = investment_status_update(&self.table, investment, InvestmentStatus::Succeeded)?;
         let mut request =
             self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(succeed).build());
-        for item in super::claims::claim_update(&self.table, claim, change, Some(funded))? {
+        let edit = super::claims::ClaimEdit { change, set: vec![("fundedAmount", n(funded))], remove: vec![] };
+        for item in super::claims::claim_update(&self.table, claim, &edit)? {
             request = request.transact_items(item);
         }
         for movement in movements {

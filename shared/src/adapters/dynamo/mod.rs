@@ -12,6 +12,7 @@ mod funding;
 mod investors;
 mod nonces;
 mod notices;
+mod repayments;
 
 pub use claims::claim_pk;
 
