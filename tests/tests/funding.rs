@@ -236,3 +236,19 @@ async fn the_invest_endpoint_parses_and_reports_an_unreachable_originator() {
     let down = post(body).await;
     assert_eq!((down.status, down.code()), (503, "UNAVAILABLE"), "no originator configured in this test");
 }
+
+#[tokio::test]
+async fn a_claim_takes_at_most_ninety_orders_so_its_refunds_fit_one_transaction() {
+    let hub = TestHub::spawn().await;
+    let claim = listed_claim(&hub, "MANY-1", 20_000_000).await;
+    let people = investors(&hub, 1).await;
+    // One investor, 91 orders of the 100,000 minimum on 20,000,000: room for all by amount.
+    for i in 0..90 {
+        hub.invest(&people[0], &claim, 100_000, &format!("m{i}")).await.unwrap();
+    }
+    let refused = hub.invest(&people[0], &claim, 100_000, "m90").await;
+    assert!(matches!(&refused, Err(ApiError::InvalidRequest(e)) if e[0].field == "amount"), "{refused:?}");
+    let stored = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
+    assert_eq!(stored.subscribed, rupiah(9_000_000));
+    println!("orders on one claim: 90 placed (9,000,000), the 91st refused");
+}

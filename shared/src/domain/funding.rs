@@ -16,6 +16,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// The most orders one claim takes. Its refunds, and each repayment's payouts, are written in
+/// one DynamoDB transaction with the claim (at most 100 items), so the number is bounded.
+pub const MAX_INVESTMENTS_PER_CLAIM: u32 = 90;
+
 #[derive(Debug, Clone)]
 pub struct FundingRules {
     pub min_investment: Money,
@@ -208,7 +212,13 @@ where
             return Err(ApiError::Conflict("requestId was used for an order on another claim".into()));
         }
         Placement::NoRoom => {
-            return Err(ApiError::invalid("amount", "exceeds what is still open on the claim"));
+            return Err(ApiError::invalid(
+                "amount",
+                &format!(
+                    "exceeds what is still open on the claim (or the claim has its {MAX_INVESTMENTS_PER_CLAIM} \
+                     orders, the most one claim takes)"
+                ),
+            ));
         }
     };
     steps.enqueue(&order.claim, &Step::RequestMovement { serial: investment.serial.clone() }).await?;

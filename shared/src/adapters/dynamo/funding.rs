@@ -4,7 +4,7 @@
 use super::claims::claim_pk;
 use super::{DynamoStore, Item, Reader, cancellation_reasons, corrupt, n, s, transact, unavailable};
 use crate::domain::claim::ClaimNo;
-use crate::domain::funding::{Investment, InvestmentStatus};
+use crate::domain::funding::{Investment, InvestmentStatus, MAX_INVESTMENTS_PER_CLAIM};
 use crate::domain::money::Money;
 use crate::domain::movement::{ClaimKey, Entry, Movement, MovementKind, MovementStatus, Posting, Stage};
 use crate::domain::ports::{CollectionStore, FundingStore, MovementStore, Placement, Settled, StoreError, Transition};
@@ -140,11 +140,18 @@ impl FundingStore for DynamoStore {
                 .table_name(&self.table)
                 .key("pk", s(key_of(&investment.claim)))
                 .key("sk", s("CLAIM"))
-                .update_expression("SET #subscribed = #subscribed + :amount")
+                .update_expression(
+                    "SET #subscribed = #subscribed + :amount, #placed = if_not_exists(#placed, :zero) + :one",
+                )
                 .condition_expression(
-                    "#status IN (:listed, :funding) AND (#subscribed = :room OR #subscribed <= :roomKeepingMin)",
+                    "#status IN (:listed, :funding) AND (#subscribed = :room OR #subscribed <= :roomKeepingMin) \
+                     AND (attribute_not_exists(#placed) OR #placed < :maxPlaced)",
                 )
                 .expression_attribute_names("#subscribed", "subscribedAmount")
+                .expression_attribute_names("#placed", "investmentsPlaced")
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":maxPlaced", n(MAX_INVESTMENTS_PER_CLAIM))
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":amount", n(investment.amount))
                 .expression_attribute_values(":room", n(room))
