@@ -3,7 +3,7 @@
 use hubctl::client::HubClient;
 use hubctl::provision::{self, LocalNames, LocalResource};
 use hubctl::pump::{self, PumpOptions};
-use hubctl::{money_chain, portfolio, tables, template::Template};
+use hubctl::{ledger, loan_lives, money_chain, portfolio, tables, template::Template};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,9 +22,15 @@ const USAGE: &str = "usage:
   hubctl money-chain [FIXTURES]            register investors, invest, wait for the chain,
                                            compare with the SPEC's figures (needs PAY_SECRET,
                                            WEB_SECRET)
+  hubctl loan-lives [FIXTURES]             repay the disbursed loans on the settable clock (on
+                                           time, late, early, one to the fee cap), compare with
+                                           the reference (needs PAY_SECRET, HUB_CLOCK_FILE)
+  hubctl ledger CLAIMNO [--source S]       operator: one claim's postings and balances
+  hubctl ledger-check                      operator: the portfolio-wide ledger check, against
+                                           the payment sandbox's balances when PAY_SECRET is set
 environment:
   HUB_URL (default http://127.0.0.1:9000), HUB_PARTNER (default doit), HUB_SECRET,
-  HUB_TABLE (local name of the HubTable table for create-tables and provision)";
+  HUB_TABLE (the hub's table: create-tables, provision, ledger, loan-lives)";
 
 const DEFAULT_LAMBDA_URL: &str = "http://127.0.0.1:9000";
 
@@ -153,6 +159,60 @@ async fn pump_command(rest: &[&str]) -> Result<bool, String> {
     Ok(true)
 }
 
+fn secret(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+fn parties() -> Result<money_chain::Parties, String> {
+    let url = env_or("HUB_URL", "http://127.0.0.1:9000");
+    Ok(money_chain::Parties {
+        originator: client()?,
+        investor_app: HubClient::new(&url, "web", &secret("WEB_SECRET")?)?,
+        payment_sandbox: payment_sandbox()?,
+        originator_sandbox: HubClient::new(&url, "hub", &secret("HUB_SECRET")?)?,
+        clock_file: std::env::var_os("HUB_CLOCK_FILE").map(Into::into),
+    })
+}
+
+/// The payment sandbox's control endpoints, signed as the hub.
+fn payment_sandbox() -> Result<HubClient, String> {
+    HubClient::new(&env_or("HUB_URL", "http://127.0.0.1:9000"), "hub", &secret("PAY_SECRET")?)
+}
+
+fn fixture_cases(rest: &[&str]) -> Result<Vec<portfolio::Case>, String> {
+    let path = rest.first().copied().unwrap_or("tests/fixtures/claims-sample.jsonl");
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    portfolio::load(&text)
+}
+
+/// The hub's table, read as the operator reads it.
+async fn hub_store() -> Result<hub::adapters::dynamo::DynamoStore, String> {
+    let table = secret("HUB_TABLE")?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(hub::adapters::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
+}
+
+async fn ledger_command(rest: &[&str]) -> Result<bool, String> {
+    let args = Args::parse(rest, &["--source"])?;
+    let [claim_no] = args.positional.as_slice() else { return Err(USAGE.to_owned()) };
+    let claim_no = hub::domain::claim::ClaimNo::parse(claim_no).map_err(|e| format!("{claim_no}: {e}"))?;
+    let source = args.one("--source")?.unwrap_or("doit").to_owned();
+    let key = hub::domain::movement::ClaimKey { source, claim_no };
+    ledger::print_claim(&ledger::read_claim(&hub_store().await?, &key).await?);
+    Ok(true)
+}
+
+async fn ledger_check() -> Result<bool, String> {
+    let store = hub_store().await?;
+    let platform = match std::env::var("PAY_SECRET") {
+        Ok(_) => Some(ledger::platform_balances(&payment_sandbox()?).await?),
+        Err(_) => None,
+    };
+    let check = ledger::check(&ledger::read_portfolio(&store).await?, platform);
+    check.print();
+    Ok(check.passed())
+}
+
 async fn run(args: &[String]) -> Result<bool, String> {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["call", method, path, rest @ ..] => {
@@ -185,37 +245,32 @@ async fn run(args: &[String]) -> Result<bool, String> {
         ["provision", rest @ ..] => provision_command(rest).await,
         ["pump", rest @ ..] => pump_command(rest).await,
         ["portfolio", rest @ ..] => {
-            let path = rest.first().copied().unwrap_or("tests/fixtures/claims-sample.jsonl");
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-            let cases = portfolio::load(&text)?;
-            let summary = portfolio::run(&client()?, &cases).await;
+            let summary = portfolio::run(&client()?, &fixture_cases(rest)?).await;
             summary.print();
             Ok(summary.mismatches.is_empty())
         }
         ["money-chain", rest @ ..] => {
-            let url = env_or("HUB_URL", "http://127.0.0.1:9000");
-            let secret = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-            let parties = money_chain::Parties {
-                originator: client()?,
-                investor_app: HubClient::new(&url, "web", &secret("WEB_SECRET")?)?,
-                payment_sandbox: HubClient::new(&url, "hub", &secret("PAY_SECRET")?)?,
-                originator_sandbox: HubClient::new(&url, "hub", &secret("HUB_SECRET")?)?,
-                clock_file: std::env::var_os("HUB_CLOCK_FILE").map(Into::into),
-            };
             // The claims the portfolio act had accepted: the fixture's OK answers.
-            let path = rest.first().copied().unwrap_or("tests/fixtures/claims-sample.jsonl");
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-            let mut accepted: Vec<String> = portfolio::load(&text)?
+            let mut accepted: Vec<String> = fixture_cases(rest)?
                 .iter()
                 .filter(|c| c.expect["code"] == "OK")
                 .filter_map(|c| c.request["claimNo"].as_str().map(str::to_owned))
                 .collect();
             accepted.sort();
             accepted.dedup();
-            let summary = money_chain::run(&parties, &accepted, Duration::from_secs(900)).await?;
+            let summary = money_chain::run(&parties()?, &accepted, Duration::from_secs(900)).await?;
             summary.print();
             Ok(summary.mismatches.is_empty())
         }
+        ["loan-lives", rest @ ..] => {
+            let summary =
+                loan_lives::run(&parties()?, &hub_store().await?, &fixture_cases(rest)?, Duration::from_secs(600))
+                    .await?;
+            summary.print();
+            Ok(summary.mismatches.is_empty())
+        }
+        ["ledger", rest @ ..] => ledger_command(rest).await,
+        ["ledger-check"] => ledger_check().await,
         _ => Err(USAGE.to_owned()),
     }
 }

@@ -109,11 +109,11 @@ impl ChainSummary {
     }
 }
 
-fn dec(v: &Value) -> Decimal {
+pub fn dec(v: &Value) -> Decimal {
     v.as_str().and_then(|s| s.parse().ok()).unwrap_or_default()
 }
 
-fn progress(text: &str) {
+pub fn progress(text: &str) {
     eprint!("\r  {text}");
     let _ = std::io::stderr().flush();
 }
@@ -413,27 +413,49 @@ async fn expire_short_claims(
     }
 }
 
+/// What the originator sandbox recorded of interface 6.
+#[derive(Debug, Default)]
+pub struct NoticeRecords {
+    pub distinct: u64,
+    /// Deliveries in all, repeats included.
+    pub received: u64,
+    /// Per claim: its events' sequence numbers and statuses, in sequence order.
+    pub by_claim: BTreeMap<String, Vec<(u64, String)>>,
+}
+
+pub async fn notification_records(parties: &Parties) -> Result<NoticeRecords, String> {
+    let answer = parties.originator_sandbox.call("GET", "/originator/sandbox/notifications", None).await?;
+    let data = answer.data();
+    let distinct = data["distinct"].as_u64().ok_or_else(|| format!("originator sandbox: {}", answer.body))?;
+    let mut records =
+        NoticeRecords { distinct, received: data["received"].as_u64().unwrap_or_default(), ..Default::default() };
+    for n in data["notifications"].as_array().into_iter().flatten() {
+        let claim = n["claimNo"].as_str().unwrap_or_default().to_owned();
+        let status = n["status"].as_str().unwrap_or_default().to_owned();
+        records.by_claim.entry(claim).or_default().push((n["sequence"].as_u64().unwrap_or_default(), status));
+    }
+    for events in records.by_claim.values_mut() {
+        events.sort();
+    }
+    Ok(records)
+}
+
 /// Interface 6 as the originator sandbox recorded it: one event per expected change, each
 /// claim's sequence 1, 2, ... without gaps.
 async fn check_notifications(parties: &Parties, summary: &mut ChainSummary) {
     let started = Instant::now();
     loop {
-        let Ok(answer) = parties.originator_sandbox.call("GET", "/originator/sandbox/notifications", None).await else {
+        let Ok(records) = notification_records(parties).await else {
             summary.mismatches.push("the originator sandbox did not answer".into());
             return;
         };
-        let data = answer.data();
-        summary.notices_distinct = data["distinct"].as_u64().unwrap_or_default();
-        summary.notices_received = data["received"].as_u64().unwrap_or_default();
+        summary.notices_distinct = records.distinct;
+        summary.notices_received = records.received;
         if summary.notices_distinct >= summary.notices_expected || started.elapsed() > Duration::from_secs(120) {
-            let mut sequences: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-            for n in data["notifications"].as_array().into_iter().flatten() {
-                let claim = n["claimNo"].as_str().unwrap_or_default().to_owned();
-                sequences.entry(claim).or_default().push(n["sequence"].as_u64().unwrap_or_default());
-            }
-            for (claim, seq) in &sequences {
-                if *seq != (1..=seq.len() as u64).collect::<Vec<_>>() {
-                    summary.mismatches.push(format!("{claim}: notice sequences {seq:?}"));
+            for (claim, events) in &records.by_claim {
+                let sequences: Vec<u64> = events.iter().map(|(n, _)| *n).collect();
+                if sequences != (1..=sequences.len() as u64).collect::<Vec<_>>() {
+                    summary.mismatches.push(format!("{claim}: notice sequences {sequences:?}"));
                 }
             }
             if summary.notices_distinct != summary.notices_expected {

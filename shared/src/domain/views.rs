@@ -83,6 +83,7 @@ pub fn status_answer(
             "amount": i.amount,
             "status": i.status,
             "serialNo": i.serial,
+            "createdAt": i.created_at,
         })).collect::<Vec<_>>(),
         "repaid": {
             "principal": record.repaid.principal,
