@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 
 pub mod doubles;
+pub mod loans;
 
 pub const SECRET: &str = "test-secret-doit";
 pub const OTHER_PARTNER: &str = "other";
@@ -88,6 +89,29 @@ impl TestHub {
         TestHub { app, dynamo, sqs, steps_url, notices_url }
     }
 
+    fn chain<'a, P, O>(&'a self, payment: &'a P, originator: &'a O) -> hub::domain::chain::Chain<'a, P, O> {
+        let settings = &self.app.settings;
+        hub::domain::chain::Chain {
+            payment,
+            originator,
+            match_key: &settings.match_key,
+            income: &settings.income_account,
+        }
+    }
+
+    async fn run_step<P, O>(
+        &self,
+        chain: &hub::domain::chain::Chain<'_, P, O>,
+        step: &hub::domain::steps::Step,
+    ) -> Result<(), hub::ApiError>
+    where
+        P: hub::domain::ports::PaymentPlatform,
+        O: hub::domain::ports::Originator,
+    {
+        let now = self.app.clock.now();
+        Box::pin(hub::domain::chain::run(&self.app.store, chain, &self.app.queues, step, now)).await
+    }
+
     /// Plays the payment-steps worker: runs every step on the queue until it is empty.
     /// Answers how many steps ran.
     pub async fn drain_steps(
@@ -95,12 +119,7 @@ impl TestHub {
         payment: &impl hub::domain::ports::PaymentPlatform,
         originator: &impl hub::domain::ports::Originator,
     ) -> usize {
-        let chain = hub::domain::chain::Chain {
-            payment,
-            originator,
-            match_key: &self.app.settings.match_key,
-            income: &self.app.settings.income_account,
-        };
+        let chain = self.chain(payment, originator);
         let mut ran = 0;
         loop {
             let bodies = self.take_all(&self.steps_url).await;
@@ -109,13 +128,39 @@ impl TestHub {
             }
             for body in bodies {
                 let step: hub::domain::steps::Step = serde_json::from_str(&body).expect("a step");
-                let now = self.app.clock.now();
-                Box::pin(hub::domain::chain::run(&self.app.store, &chain, &self.app.queues, &step, now))
-                    .await
-                    .unwrap_or_else(|e| panic!("step {step:?} failed: {e}"));
+                self.run_step(&chain, &step).await.unwrap_or_else(|e| panic!("step {step:?} failed: {e}"));
                 ran += 1;
             }
         }
+    }
+
+    /// Plays a worker that crashes at every step: each step runs, what it sent to the queue is
+    /// lost (the crash came after its write), and SQS hands the step out again; a step that
+    /// fails is handed out again too. Answers how many steps ran.
+    pub async fn drain_steps_crashing(
+        &self,
+        payment: &impl hub::domain::ports::PaymentPlatform,
+        originator: &impl hub::domain::ports::Originator,
+    ) -> usize {
+        let chain = self.chain(payment, originator);
+        let mut todo: std::collections::VecDeque<String> = self.take_all(&self.steps_url).await.into();
+        let mut ran = 0;
+        while let Some(body) = todo.pop_front() {
+            let step: hub::domain::steps::Step = serde_json::from_str(&body).expect("a step");
+            let _first_delivery = self.run_step(&chain, &step).await;
+            let lost = self.take_all(&self.steps_url).await;
+            let mut outcome = self.run_step(&chain, &step).await;
+            for _redelivery in 0..3 {
+                if outcome.is_ok() {
+                    break;
+                }
+                outcome = self.run_step(&chain, &step).await;
+            }
+            outcome.unwrap_or_else(|e| panic!("step {step:?} failed after {} lost sends: {e}", lost.len()));
+            todo.extend(self.take_all(&self.steps_url).await);
+            ran += 1;
+        }
+        ran
     }
 
     /// Takes every message now on a queue (deleting it); bodies in order.

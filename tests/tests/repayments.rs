@@ -3,45 +3,17 @@
 //! settled early; refusals; a failed collection; duplicated callbacks. Every expected figure
 //! is worked out by hand from SPEC section 5 in the comments, not by the code under test.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use hub::domain::movement::ClaimKey;
 use hub::domain::ports::{ClaimStore, MovementStore, NoticeStore};
 use hub::domain::repaying;
 use hub::domain::settlement::Report;
 use hub::domain::status::ClaimStatus;
 use hub_tests::doubles::{FakeOriginator, FakePlatform};
-use hub_tests::{Reply, TestHub, accepted_case};
+use hub_tests::loans::{at, bullet, claim_request, clock_after, jakarta, repayment};
+use hub_tests::{Reply, TestHub};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-
-fn jakarta() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).unwrap()
-}
-
-fn claim_request(claim_no: &str, fields: &[(&str, Value)]) -> Value {
-    let (mut request, _) = accepted_case();
-    request["claimNo"] = json!(claim_no);
-    for (k, v) in fields {
-        request[*k] = v.clone();
-    }
-    request
-}
-
-/// 1,000,000 for 30 days at 18 % (investors 10 %), no fee: interest hu(1,000,000 x 0.18 x
-/// 30/365) = hu(14,794.52) = 14,795.
-fn bullet(claim_no: &str) -> Value {
-    claim_request(
-        claim_no,
-        &[
-            ("amount", json!("1000000")),
-            ("term", json!(30)),
-            ("termUnit", json!("DAY")),
-            ("loanRate", json!("18")),
-            ("investorRate", json!("10")),
-            ("upfrontFee", json!("0")),
-        ],
-    )
-}
 
 /// Lists the claim, funds it with `tickets` (one investor each, in this order) and runs the
 /// chain to `DISBURSED`. Answers the claim and its disbursement date in Jakarta.
@@ -56,27 +28,6 @@ async fn disbursed(hub: &TestHub, request: &Value, tag: u32, tickets: &[i64]) ->
     assert_eq!(claim.status, ClaimStatus::Disbursed);
     let on = claim.disbursed_at().unwrap().with_timezone(&jakarta()).date_naive();
     (key, on)
-}
-
-fn at(day: NaiveDate) -> String {
-    DateTime::<FixedOffset>::from_naive_utc_and_offset(day.and_hms_opt(3, 0, 0).unwrap(), jakarta()).to_rfc3339()
-}
-
-/// Moves the hub's clock to the day after `day` (Jakarta), so a repayment made on `day` lies
-/// in the past.
-fn clock_after(hub: &mut TestHub, day: NaiveDate) {
-    let target = day.succ_opt().unwrap().and_hms_opt(5, 0, 0).unwrap().and_local_timezone(jakarta()).unwrap();
-    let hours = (target.with_timezone(&Utc) - Utc::now()).num_hours() + 1;
-    hub.advance_clock(hours);
-}
-
-fn repayment(claim_no: &str, serial: &str, no: u32, figures: [i64; 3], on: NaiveDate, kind: &str) -> Value {
-    let [principal, interest, fee] = figures;
-    json!({
-        "claimNo": claim_no, "installmentNo": no, "repaymentSerial": serial,
-        "principal": principal.to_string(), "interest": interest.to_string(), "overdueFee": fee.to_string(),
-        "total": (principal + interest + fee).to_string(), "repaidAt": at(on), "kind": kind,
-    })
 }
 
 async fn repay(hub: &TestHub, body: &Value) -> Reply {
