@@ -67,3 +67,60 @@ where
     }))
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::run_batch;
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+
+    fn message(id: &str, group: Option<&str>) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.to_owned());
+        m.body = Some(id.to_owned());
+        if let Some(group) = group {
+            m.attributes.insert("MessageGroupId".to_owned(), group.to_owned());
+        }
+        m
+    }
+
+    /// Runs a batch where the bodies in `failing` fail; answers the reported ids and the
+    /// bodies that ran, in order.
+    async fn run(messages: Vec<SqsMessage>, failing: &[&str]) -> (Vec<String>, Vec<String>) {
+        let mut event = SqsEvent::default();
+        event.records = messages;
+        let mut ran = Vec::new();
+        let response = run_batch(event, |m| {
+            let body = m.body.unwrap_or_default();
+            ran.push(body.clone());
+            let fails = failing.contains(&body.as_str());
+            async move { if fails { Err(format!("{body} failed")) } else { Ok(()) } }
+        })
+        .await;
+        (response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(), ran)
+    }
+
+    #[tokio::test]
+    async fn a_standard_queue_reports_only_the_messages_that_failed() {
+        let messages = ["m1", "m2", "m3", "m4"].map(|id| message(id, None)).to_vec();
+        let (failed, ran) = run(messages, &["m2", "m4"]).await;
+        assert_eq!(failed, ["m2", "m4"]);
+        assert_eq!(ran, ["m1", "m2", "m3", "m4"], "a failure does not stop the others");
+    }
+
+    #[tokio::test]
+    async fn a_fifo_queue_reports_the_rest_of_a_failed_group_without_running_it() {
+        let messages = vec![
+            message("a1", Some("A")),
+            message("b1", Some("B")),
+            message("a2", Some("A")),
+            message("b2", Some("B")),
+            message("a3", Some("A")),
+            message("c1", Some("C")),
+        ];
+        let (failed, ran) = run(messages, &["a2"]).await;
+        assert_eq!(failed, ["a2", "a3"], "a3 comes back after a2, in order");
+        assert_eq!(ran, ["a1", "b1", "a2", "b2", "c1"], "other groups go on");
+        let (failed, _) = run(vec![message("x", Some("X"))], &[]).await;
+        assert!(failed.is_empty());
+    }
+}
