@@ -8,7 +8,6 @@ use crate::config::{ConfigError, Settings};
 use crate::outbound::SignedClient;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// The hub's clock: the one "today" every rule reads (SPEC section 5). Times are kept to the
 /// millisecond so they survive a storage round trip. Local runs and tests may set it ahead
@@ -54,8 +53,6 @@ pub struct App {
 
 /// The hub's own partner id when it calls others.
 pub const HUB_PARTNER_ID: &str = "hub";
-/// Partner calls must answer well inside a Lambda's timeout.
-const PARTNER_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl App {
     /// Reads configuration and builds the AWS clients. `AWS_ENDPOINT_URL` points them at a
@@ -75,11 +72,11 @@ impl App {
         );
         let originator = OriginatorClient::new(settings.originator_url.as_ref().and_then(|url| {
             let secret = settings.partners.get(&settings.originator_partner)?;
-            SignedClient::new(url, HUB_PARTNER_ID, secret, PARTNER_TIMEOUT).ok()
+            SignedClient::new(url, HUB_PARTNER_ID, secret, settings.partner_timeout).ok()
         }));
         let payment = PaymentClient::new(settings.payment_url.as_ref().and_then(|url| {
             let secret = settings.partners.get(&settings.payment_partner)?;
-            SignedClient::new(url, HUB_PARTNER_ID, secret, PARTNER_TIMEOUT).ok()
+            SignedClient::new(url, HUB_PARTNER_ID, secret, settings.partner_timeout).ok()
         }));
         let clock = Clock::settable(settings.clock_file.clone());
         App { settings, store, queues, originator, payment, clock }

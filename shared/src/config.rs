@@ -37,6 +37,8 @@ pub mod env {
     /// First delay, in seconds, before a notice the originator did not take is tried again;
     /// it doubles per attempt up to 15 minutes.
     pub const NOTICE_BACKOFF_SECONDS: &str = "NOTICE_BACKOFF_SECONDS";
+    /// Seconds the hub waits for a partner (interfaces 2, 3, 6, 8, 9, 12) to answer.
+    pub const PARTNER_TIMEOUT_SECONDS: &str = "PARTNER_TIMEOUT_SECONDS";
     /// Local runs and tests only: a file holding whole seconds the hub's clock runs ahead.
     pub const CLOCK_FILE: &str = "HUB_CLOCK_FILE";
     /// Base URL of the originator's interfaces 2, 3 and 6 (everything before `/v1`).
@@ -115,6 +117,7 @@ struct Defaults {
     overdue_daily_rate_percent: String,
     reconcile_after_seconds: i64,
     notice_backoff_seconds: i32,
+    partner_timeout_seconds: u64,
     max_claim_amount: String,
     income_account: IncomeAccount,
 }
@@ -142,6 +145,7 @@ pub struct Settings {
     pub notices_queue_url: Option<String>,
     pub reconcile_after: chrono::Duration,
     pub notice_backoff_seconds: i32,
+    pub partner_timeout: std::time::Duration,
     pub clock_file: Option<std::path::PathBuf>,
     pub originator_url: Option<String>,
     /// The originator whose shared secret signs the hub's calls to `originator_url`.
@@ -239,6 +243,9 @@ impl Settings {
             notice_backoff_seconds: number(&var, env::NOTICE_BACKOFF_SECONDS)?
                 .unwrap_or(defaults.notice_backoff_seconds)
                 .max(1),
+            partner_timeout: std::time::Duration::from_secs(
+                number(&var, env::PARTNER_TIMEOUT_SECONDS)?.unwrap_or(defaults.partner_timeout_seconds).max(1),
+            ),
             clock_file: var(env::CLOCK_FILE).map(Into::into),
             originator_url: var(env::ORIGINATOR_URL),
             originator_partner: var(env::ORIGINATOR_PARTNER).unwrap_or_else(|| "doit".into()),
