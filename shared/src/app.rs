@@ -5,7 +5,7 @@ use crate::adapters::originator::OriginatorClient;
 use crate::adapters::payment::PaymentClient;
 use crate::adapters::sqs::SqsQueues;
 use crate::config::{ConfigError, Settings};
-use crate::outbound::SignedClient;
+use crate::outbound::{HttpPool, SignedClient};
 use chrono::{DateTime, SubsecRound, Utc};
 use std::path::PathBuf;
 
@@ -70,13 +70,15 @@ impl App {
             settings.steps_queue_url.clone(),
             settings.notices_queue_url.clone(),
         );
+        // One HTTP client for both partners, built on the first partner call, not at cold start.
+        let pool = HttpPool::default();
         let originator = OriginatorClient::new(settings.originator_url.as_ref().and_then(|url| {
             let secret = settings.partners.get(&settings.originator_partner)?;
-            SignedClient::new(url, HUB_PARTNER_ID, secret, settings.partner_timeout).ok()
+            SignedClient::in_pool(&pool, url, HUB_PARTNER_ID, secret, settings.partner_timeout).ok()
         }));
         let payment = PaymentClient::new(settings.payment_url.as_ref().and_then(|url| {
             let secret = settings.partners.get(&settings.payment_partner)?;
-            SignedClient::new(url, HUB_PARTNER_ID, secret, settings.partner_timeout).ok()
+            SignedClient::in_pool(&pool, url, HUB_PARTNER_ID, secret, settings.partner_timeout).ok()
         }));
         let clock = Clock::settable(settings.clock_file.clone());
         App { settings, store, queues, originator, payment, clock }

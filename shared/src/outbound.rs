@@ -5,15 +5,33 @@
 use crate::auth::{self, SignedParts};
 use reqwest::Method;
 use serde_json::Value;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Pause before the one retry of a request that could not connect.
 const CONNECT_RETRY_PAUSE: Duration = Duration::from_millis(500);
 
+/// An HTTP client (connection pool and TLS roots) built on its first use and shared by the
+/// signing clients made with it. Building one loads the system's root certificates: a cold
+/// start of a function that never calls a partner should not pay for that, and one that calls
+/// two partners should pay once (PERFORMANCE.md, cold init).
+#[derive(Debug, Clone, Default)]
+pub struct HttpPool(Arc<OnceLock<Result<reqwest::Client, String>>>);
+
+impl HttpPool {
+    fn client(&self) -> Result<&reqwest::Client, String> {
+        self.0
+            .get_or_init(|| reqwest::Client::builder().build().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
 /// `Debug` shows where it calls and as whom, never the secret.
 #[derive(Clone)]
 pub struct SignedClient {
-    http: reqwest::Client,
+    http: HttpPool,
+    timeout: Duration,
     base_url: String,
     partner: String,
     secret: String,
@@ -48,9 +66,21 @@ impl std::fmt::Debug for SignedClient {
 impl SignedClient {
     /// `base_url` is everything before `/v1` (it may include an API stage).
     pub fn new(base_url: &str, partner: &str, secret: &str, timeout: Duration) -> Result<SignedClient, String> {
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
+        SignedClient::in_pool(&HttpPool::default(), base_url, partner, secret, timeout)
+    }
+
+    /// A client whose requests go through `pool`'s HTTP client (built on the first call).
+    /// `timeout` bounds each request.
+    pub fn in_pool(
+        pool: &HttpPool,
+        base_url: &str,
+        partner: &str,
+        secret: &str,
+        timeout: Duration,
+    ) -> Result<SignedClient, String> {
         Ok(SignedClient {
-            http,
+            http: pool.clone(),
+            timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
             partner: partner.to_owned(),
             secret: secret.to_owned(),
@@ -81,21 +111,28 @@ impl SignedClient {
     /// process restarting should not cost a whole queue retry.
     pub async fn call(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Answer, String> {
         let verb = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|e| e.to_string())?;
-        match self.send(&verb, path, body).await {
+        let http = self.http.client().map_err(|e| format!("{method} {path}: HTTP client: {e}"))?;
+        match self.send(http, &verb, path, body).await {
             Err(e) if e.is_connect() => {
                 tokio::time::sleep(CONNECT_RETRY_PAUSE).await;
-                self.send(&verb, path, body).await
+                self.send(http, &verb, path, body).await
             }
             other => other,
         }
         .map_err(|e| format!("{method} {path}: {e}"))
     }
 
-    async fn send(&self, method: &Method, path: &str, body: Option<&[u8]>) -> Result<Answer, reqwest::Error> {
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        method: &Method,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Answer, reqwest::Error> {
         let bytes = body.unwrap_or_default();
         let now = chrono::Utc::now().timestamp_millis();
         let nonce = uuid::Uuid::new_v4().to_string();
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base_url));
+        let mut request = http.request(method.clone(), format!("{}{path}", self.base_url)).timeout(self.timeout);
         for (name, value) in self.sign(method.as_str(), path, bytes, now, &nonce) {
             request = request.header(name, value);
         }

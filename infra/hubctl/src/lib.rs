@@ -1,5 +1,6 @@
 //! Local-stack tooling and the signing client, shared by the `hubctl` CLI and the tests.
 
+pub mod bench;
 pub mod client;
 pub mod ledger;
 pub mod loan_lives;

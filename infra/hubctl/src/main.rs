@@ -28,6 +28,11 @@ const USAGE: &str = "usage:
   hubctl ledger CLAIMNO [--source S]       operator: one claim's postings and balances
   hubctl ledger-check                      operator: the portfolio-wide ledger check, against
                                            the payment sandbox's balances when PAY_SECRET is set
+  hubctl bench-init LAMBDA_DIR ENV_FILE RUNS
+                                           infra/bench: cold init of every release bootstrap
+                                           against a local Lambda runtime API
+  hubctl bench-cpu FIXTURES SECONDS        infra/bench: interfaces 1 and 10 without I/O
+  hubctl bench-throughput FIXTURES CLAIMS  infra/bench: claims/s with 1, 8, 32 clients
 environment:
   HUB_URL (default http://127.0.0.1:9000), HUB_PARTNER (default doit), HUB_SECRET,
   HUB_TABLE (the hub's table: create-tables, provision, ledger, loan-lives)";
@@ -271,6 +276,18 @@ async fn run(args: &[String]) -> Result<bool, String> {
         }
         ["ledger", rest @ ..] => ledger_command(rest).await,
         ["ledger-check"] => ledger_check().await,
+        ["bench-init", dir, env_file, runs] => {
+            let runs = runs.parse().map_err(|_| format!("bench-init: RUNS {runs} is not a number"))?;
+            hubctl::bench::init(dir.as_ref(), env_file.as_ref(), runs).await
+        }
+        ["bench-cpu", fixtures, seconds] => {
+            let seconds = seconds.parse().map_err(|_| format!("bench-cpu: SECONDS {seconds} is not a number"))?;
+            hubctl::bench::cpu(fixtures.as_ref(), seconds)
+        }
+        ["bench-throughput", fixtures, claims] => {
+            let claims = claims.parse().map_err(|_| format!("bench-throughput: CLAIMS {claims} is not a number"))?;
+            hubctl::bench::throughput(fixtures.as_ref(), claims).await
+        }
         _ => Err(USAGE.to_owned()),
     }
 }
