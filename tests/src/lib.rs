@@ -112,6 +112,16 @@ impl TestHub {
         Box::pin(hub::domain::chain::run(&self.app.store, chain, &self.app.queues, step, now)).await
     }
 
+    /// Runs one step as the payment-steps worker would, with these partners.
+    pub async fn run_one(
+        &self,
+        payment: &impl hub::domain::ports::PaymentPlatform,
+        originator: &impl hub::domain::ports::Originator,
+        step: &hub::domain::steps::Step,
+    ) -> Result<(), hub::ApiError> {
+        self.run_step(&self.chain(payment, originator), step).await
+    }
+
     /// Plays the payment-steps worker: runs every step on the queue until it is empty.
     /// Answers how many steps ran.
     pub async fn drain_steps(

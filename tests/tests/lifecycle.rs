@@ -4,9 +4,12 @@
 
 use hub::ApiError;
 use hub::domain::chain;
+use hub::domain::claim::BankAccount;
 use hub::domain::funding::InvestmentStatus;
+use hub::domain::movement::Movement;
 use hub::domain::movement::MovementStatus;
-use hub::domain::ports::{ClaimStore, FundingStore, NoticeStore};
+use hub::domain::ports::{ClaimStore, FundingStore, NoticeStore, PartnerError, PaymentPlatform};
+use hub::domain::settlement::Report;
 use hub::domain::status::ClaimStatus;
 use hub_tests::doubles::{FakeOriginator, FakePlatform};
 use hub_tests::{TestHub, WEB_SECRET, accepted_case};
@@ -232,4 +235,48 @@ async fn a_claim_left_funded_by_a_lost_step_is_disbursed_by_the_reconciler() {
     let record = hub.app.store.get_claim("doit", &claim.claim_no).await.unwrap().unwrap();
     assert_eq!(record.status, ClaimStatus::Disbursing);
     assert!(platform.serials().contains(&"PAY-DIS-1-doit-LOST-1".to_owned()));
+}
+
+/// A payment platform that answers interfaces 8 and 9 with `error` and never acts on them.
+struct Answering(fn() -> PartnerError);
+
+impl PaymentPlatform for Answering {
+    async fn request_movement(
+        &self,
+        _: &Movement,
+        _: &BankAccount,
+    ) -> Result<(MovementStatus, Option<String>), PartnerError> {
+        Err((self.0)())
+    }
+
+    async fn movement_status(&self, _: &str) -> Result<Option<Report>, PartnerError> {
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn a_platform_that_does_not_answer_leaves_the_movement_to_the_reconciler_and_a_refusal_fails_the_step() {
+    let hub = TestHub::spawn().await;
+    let originator = FakeOriginator::default();
+    let claim = hub.list_claim(&claim_request("SILENT-1", 1_000_000)).await;
+    let people = hub.investors(7, 1).await;
+    let investment = hub.invest(&people[0], &claim, 1_000_000, "all").await.unwrap();
+    let step = hub.take_all(&hub.steps_url).await;
+    let step: hub::domain::steps::Step = serde_json::from_str(&step[0]).unwrap();
+    // Refused with a 4xx: the step fails (SQS brings it back, then its dead-letter queue).
+    let refusing = Answering(|| PartnerError::Refused { status: 400, body: "INVALID_REQUEST".into() });
+    let refused = hub.run_one(&refusing, &originator, &step).await;
+    assert!(matches!(refused, Err(ApiError::Unavailable(_))), "{refused:?}");
+    // No answer, or a server error: the step ends, the movement stays pending for the reconciler.
+    hub.run_one(&Answering(|| PartnerError::Unreachable("timed out".into())), &originator, &step).await.unwrap();
+    let server_error = Answering(|| PartnerError::Refused { status: 502, body: "Bad Gateway".into() });
+    hub.run_one(&server_error, &originator, &step).await.unwrap();
+    let movement = hub.app.store.get_movement(&investment.serial).await.unwrap().unwrap();
+    assert_eq!(movement.status, MovementStatus::Pending);
+
+    let platform = FakePlatform::calling_back();
+    let done = hub.reconcile(&platform).await;
+    assert_eq!((done.queried, done.requested_again), (1, 1), "never received: requested again");
+    hub.drain_steps(&platform, &originator).await;
+    assert_eq!(platform.serials(), [investment.serial.clone()], "the same serial, once");
 }

@@ -89,10 +89,23 @@ async fn request_movement<P: PaymentPlatform, O>(
         return Ok(());
     }
     let party = party_account(store, chain.income, &movement).await?;
-    let (status, failure_reason) = chain.payment.request_movement(&movement, &party).await.map_err(|e| {
-        tracing::warn!(serial, error = %e, "payment platform did not take the movement");
-        ApiError::Unavailable("the payment platform")
-    })?;
+    let (status, failure_reason) = match chain.payment.request_movement(&movement, &party).await {
+        Ok(answer) => answer,
+        // No answer (down, too slow, a server error): the movement stays pending and the reconciler asks
+        // interface 12 about it, then sends it again if the platform never got it. Failing the
+        // step instead would hold the claim's later steps (its FIFO group) for a visibility
+        // timeout.
+        Err(e) if e.is_no_answer() => {
+            tracing::warn!(serial, error = %e, "payment platform did not answer; the reconciler takes it from here");
+            return Ok(());
+        }
+        // An answer that refuses the request: the step fails, comes back, and ends in the
+        // dead-letter queue (and its alarm) if the refusal stays.
+        Err(e) => {
+            tracing::warn!(serial, error = %e, "payment platform refused the movement");
+            return Err(ApiError::Unavailable("the payment platform"));
+        }
+    };
     if status == MovementStatus::Pending {
         return Ok(());
     }

@@ -221,6 +221,14 @@ pub enum PartnerError {
     Refused { status: u16, body: String },
 }
 
+impl PartnerError {
+    /// No usable answer (unreachable, too slow, or a server error): whether the partner acted
+    /// is unknown, so the hub must ask again later.
+    pub fn is_no_answer(&self) -> bool {
+        matches!(self, PartnerError::Unreachable(_) | PartnerError::Refused { status: 500.., .. })
+    }
+}
+
 /// Result of moving a pending movement to its final status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settled {
