@@ -7,7 +7,7 @@
 
 use crate::client::{Answer, HubClient};
 use crate::ledger::{self, PortfolioCheck};
-use crate::money_chain::{Parties, dec, notification_records, progress};
+use crate::money_chain::{Parties, dec, notification_records, progress, set_clock_offset};
 use crate::portfolio::Case;
 use crate::reference::{self, Kind, Loan, Method, Paid, Rupiah, Terms, Unit};
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
@@ -305,7 +305,7 @@ fn set_clock(file: &Path, day: NaiveDate, minutes: i64) -> Result<(), String> {
     let opening = day.and_hms_opt(OPENING_HOUR, 0, 0).ok_or("no opening time")?;
     let at = jakarta().from_local_datetime(&opening).single().ok_or("no such time")?.with_timezone(&Utc);
     let offset = (at + TimeDelta::minutes(minutes) - Utc::now()).num_seconds();
-    std::fs::write(file, offset.to_string()).map_err(|e| format!("{}: {e}", file.display()))
+    set_clock_offset(file, offset)
 }
 
 fn repayment_body(life: &Life, serial: &str, kind: Kind, day: NaiveDate) -> Result<Value, String> {
@@ -469,7 +469,7 @@ pub async fn run(
     check_notices(parties, &lives, notices_before, &mut s).await?;
     s.by_status = s.ledger.by_status.clone();
     // Back to the wall clock for calls made after the run.
-    std::fs::write(clock, "0").map_err(|e| format!("{}: {e}", clock.display()))?;
+    set_clock_offset(clock, 0)?;
     Ok(s)
 }
 

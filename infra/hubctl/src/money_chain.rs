@@ -339,7 +339,7 @@ pub async fn run(parties: &Parties, accepted: &[String], wait: Duration) -> Resu
     check_notifications(parties, &mut summary).await;
     // Back to the wall clock, so calls made after the run are not 49 h in the future.
     if let Some(path) = &parties.clock_file {
-        std::fs::write(path, "0").map_err(|e| format!("{}: {e}", path.display()))?;
+        set_clock_offset(path, 0)?;
     }
     Ok(summary)
 }
@@ -373,6 +373,15 @@ async fn open_listings(
     }
 }
 
+/// Sets the hub's clock `seconds` ahead of the wall clock. The file is replaced in one rename:
+/// a function reading it while it is rewritten must never see it empty (and fall back to the
+/// wall clock, stamping a posting months before the ones around it).
+pub fn set_clock_offset(path: &std::path::Path, seconds: i64) -> Result<(), String> {
+    let fresh = path.with_extension("new");
+    std::fs::write(&fresh, seconds.to_string()).map_err(|e| format!("{}: {e}", fresh.display()))?;
+    std::fs::rename(&fresh, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Moves the hub's clock past the listing window and waits for the short claims to expire.
 async fn expire_short_claims(
     parties: &Parties,
@@ -385,7 +394,7 @@ async fn expire_short_claims(
         summary.mismatches.push("HUB_CLOCK_FILE is not set: the short claims cannot expire".into());
         return Ok(());
     };
-    std::fs::write(path, (CLOCK_JUMP_HOURS * 3600).to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    set_clock_offset(path, CLOCK_JUMP_HOURS * 3600)?;
     let started = Instant::now();
     loop {
         for claim_no in short {
