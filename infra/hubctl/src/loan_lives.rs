@@ -300,12 +300,61 @@ async fn read_lives(parties: &Parties, cases: &[Case], daily_late: i128) -> Resu
     Ok(lives)
 }
 
-/// Sets the hub's clock to `day` at opening time plus `minutes`, Jakarta.
-fn set_clock(file: &Path, day: NaiveDate, minutes: i64) -> Result<(), String> {
-    let opening = day.and_hms_opt(OPENING_HOUR, 0, 0).ok_or("no opening time")?;
-    let at = jakarta().from_local_datetime(&opening).single().ok_or("no such time")?.with_timezone(&Utc);
-    let offset = (at + TimeDelta::minutes(minutes) - Utc::now()).num_seconds();
-    set_clock_offset(file, offset)
+/// Business time as the act moves it: each event day from its opening hour, a little further
+/// every waiting round. It never goes back, also across the several waits of one day: a
+/// payout stamped before the collection that paid for it would read as a negative escrow.
+struct BusinessClock<'a> {
+    file: &'a Path,
+    day: Option<NaiveDate>,
+    minutes: i64,
+    /// The business time last set and when (wall clock): time only moves forward from there.
+    last: Option<(DateTime<Utc>, Instant)>,
+}
+
+impl<'a> BusinessClock<'a> {
+    fn new(file: &'a Path) -> BusinessClock<'a> {
+        BusinessClock { file, day: None, minutes: 0, last: None }
+    }
+
+    /// Moves to `day`'s opening hour (once per day; a later call for the same day changes nothing).
+    fn open(&mut self, day: NaiveDate) -> Result<(), String> {
+        if self.day == Some(day) {
+            return Ok(());
+        }
+        self.day = Some(day);
+        self.minutes = 0;
+        self.set()
+    }
+
+    /// One waiting round further.
+    fn tick(&mut self) -> Result<(), String> {
+        self.minutes += BUSINESS_MINUTES_PER_ROUND;
+        self.set()
+    }
+
+    /// The time to set: the day's opening plus the minutes, but never before where the clock
+    /// already is (plus a second, as the offset is kept in whole seconds).
+    fn target(&self, wall_now: Instant) -> Result<DateTime<Utc>, String> {
+        let day = self.day.ok_or("no business day yet")?;
+        let opening = day.and_hms_opt(OPENING_HOUR, 0, 0).ok_or("no opening time")?;
+        let opening = jakarta().from_local_datetime(&opening).single().ok_or("no such time")?.with_timezone(&Utc);
+        let wanted = opening + TimeDelta::minutes(self.minutes);
+        Ok(match self.last {
+            Some((then, set_at)) => {
+                let since = TimeDelta::from_std(wall_now.saturating_duration_since(set_at)).unwrap_or_default();
+                wanted.max(then + since + TimeDelta::seconds(1))
+            }
+            None => wanted,
+        })
+    }
+
+    fn set(&mut self) -> Result<(), String> {
+        let now = Instant::now();
+        let at = self.target(now)?;
+        set_clock_offset(self.file, (at - Utc::now()).num_seconds())?;
+        self.last = Some((at, now));
+        Ok(())
+    }
 }
 
 fn repayment_body(life: &Life, serial: &str, kind: Kind, day: NaiveDate) -> Result<Value, String> {
@@ -328,7 +377,7 @@ fn repayment_body(life: &Life, serial: &str, kind: Kind, day: NaiveDate) -> Resu
 /// a little every round. Answers the last views read.
 async fn wait_for(
     parties: &Parties,
-    clock: &Path,
+    clock: &mut BusinessClock<'_>,
     day: NaiveDate,
     claims: &[String],
     wait: Duration,
@@ -337,7 +386,6 @@ async fn wait_for(
 ) -> Result<HashMap<String, Value>, String> {
     let started = Instant::now();
     let mut views: HashMap<String, Value> = HashMap::new();
-    let mut round = 0;
     loop {
         let pending: Vec<&String> = claims.iter().filter(|c| !views.get(*c).is_some_and(|v| done(c, v))).collect();
         let reads =
@@ -356,8 +404,7 @@ async fn wait_for(
         if finished == claims.len() || started.elapsed() > wait {
             return Ok(views);
         }
-        round += 1;
-        set_clock(clock, day, round * BUSINESS_MINUTES_PER_ROUND)?;
+        clock.tick()?;
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
 }
@@ -369,7 +416,9 @@ pub async fn run(
     cases: &[Case],
     wait: Duration,
 ) -> Result<LivesSummary, String> {
-    let clock = parties.clock_file.as_deref().ok_or("HUB_CLOCK_FILE is not set: loans cannot live on the clock")?;
+    let clock_file =
+        parties.clock_file.as_deref().ok_or("HUB_CLOCK_FILE is not set: loans cannot live on the clock")?;
+    let clock = &mut BusinessClock::new(clock_file);
     let mut s = LivesSummary::default();
     let mut lives = read_lives(parties, cases, daily_late_e4()?).await?;
     let notices_before = notification_records(parties).await?.distinct;
@@ -379,7 +428,7 @@ pub async fn run(
     }
 
     while let Some(day) = lives.iter().filter_map(Life::next_event).min() {
-        set_clock(clock, day, 0)?;
+        clock.open(day)?;
         s.business_days += 1;
         s.first_day.get_or_insert(day);
         s.last_day = Some(day);
@@ -469,7 +518,7 @@ pub async fn run(
     check_notices(parties, &lives, notices_before, &mut s).await?;
     s.by_status = s.ledger.by_status.clone();
     // Back to the wall clock for calls made after the run.
-    set_clock_offset(clock, 0)?;
+    set_clock_offset(clock_file, 0)?;
     Ok(s)
 }
 
@@ -625,5 +674,37 @@ async fn check_notices(parties: &Parties, lives: &[Life], before: u64, s: &mut L
         }
         progress(&format!("notifications: {} of {}", s.notices_distinct, s.notices_expected));
         tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_time_never_goes_back_across_the_waits_of_one_day() {
+        let file = std::env::temp_dir().join(format!("hub-act-clock-{}", std::process::id()));
+        let mut clock = BusinessClock::new(&file);
+        let day = NaiveDate::from_ymd_opt(2027, 12, 5).unwrap();
+        clock.open(day).unwrap();
+        let opening = clock.last.unwrap().0;
+        // 10:00 Jakarta = 03:00 UTC.
+        assert_eq!(opening.to_rfc3339(), "2027-12-05T03:00:00+00:00");
+        for _ in 0..5 {
+            clock.tick().unwrap();
+        }
+        let after_first_wait = clock.last.unwrap().0;
+        assert_eq!(after_first_wait - opening, TimeDelta::minutes(10));
+        // A second wait on the same day goes on from there, not from the opening again.
+        clock.open(day).unwrap();
+        clock.tick().unwrap();
+        assert_eq!(clock.last.unwrap().0 - opening, TimeDelta::minutes(12));
+        // Wall time passing between settings is never taken back.
+        let later = clock.last.unwrap().1 + Duration::from_secs(600);
+        assert_eq!(clock.target(later).unwrap() - opening, TimeDelta::minutes(22) + TimeDelta::seconds(1));
+        // The next day starts at its opening hour.
+        clock.open(day.succ_opt().unwrap()).unwrap();
+        assert_eq!(clock.last.unwrap().0 - opening, TimeDelta::days(1));
+        let _ = std::fs::remove_file(&file);
     }
 }
