@@ -9,13 +9,14 @@
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use hub::domain::movement::ClaimKey;
 use hub::domain::ports::{ClaimStore, NonceStore};
 use hub::domain::settlement::Report;
 use hub::domain::status::ClaimStatus;
+use hub_tests::TestHub;
 use hub_tests::doubles::{FakeOriginator, FakePlatform};
-use hub_tests::{TestHub, accepted_case};
+use hub_tests::loans::{bullet, jakarta};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -84,24 +85,10 @@ impl Intercept for Counter {
     }
 }
 
-fn jakarta() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).unwrap()
-}
-
-/// A bullet loan of 1,000,000 for 30 days, three investors.
+/// A bullet loan of 1,000,000 for 30 days (see `loans::bullet`) with a 10,000 upfront fee.
 fn claim(claim_no: &str) -> Value {
-    let (mut request, _) = accepted_case();
-    for (k, v) in [
-        ("claimNo", json!(claim_no)),
-        ("amount", json!("1000000")),
-        ("term", json!(30)),
-        ("termUnit", json!("DAY")),
-        ("loanRate", json!("18")),
-        ("investorRate", json!("10")),
-        ("upfrontFee", json!("10000")),
-    ] {
-        request[k] = v;
-    }
+    let mut request = bullet(claim_no);
+    request["upfrontFee"] = json!("10000");
     request
 }
 
